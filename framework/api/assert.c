@@ -1,0 +1,221 @@
+/* Assertions: a failure is recorded in the session region (crash-safe,
+ * whatever process it happens in), echoed on stderr, and ends the process. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../include/mptest.h"
+#include "../core/kinds.h"
+#include "../core/procid.h"
+#include "../core/region.h"
+#include "../core/util.h"
+
+struct mpt__val mpt__val_i(long long v)
+{
+	struct mpt__val r;
+	snprintf(r.s, sizeof r.s, "%lld", v);
+	return r;
+}
+
+struct mpt__val mpt__val_u(unsigned long long v)
+{
+	struct mpt__val r;
+	snprintf(r.s, sizeof r.s, "%llu", v);
+	return r;
+}
+
+struct mpt__val mpt__val_f(long double v)
+{
+	struct mpt__val r;
+	snprintf(r.s, sizeof r.s, "%.17Lg", v);
+	return r;
+}
+
+struct mpt__val mpt__val_p(const volatile void *v)
+{
+	struct mpt__val r;
+	if (v)
+		snprintf(r.s, sizeof r.s, "%p", (const void *)v);
+	else
+		snprintf(r.s, sizeof r.s, "NULL");
+	return r;
+}
+
+int mpt__str_eq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Records one line from this process; kind is a finding or MPT__K_SKIP. */
+static void record(int kind, const char *file, int line, const char *msg)
+{
+	struct mpt__region *g = mpt__current;
+	if (!g)
+		return;
+	struct mpt__record *rec = mpt__record_claim(g);
+	if (!rec)
+		return;
+	rec->kind = kind;
+	rec->pid = getpid();
+	snprintf(rec->process, sizeof rec->process, "%s", mpt__procid());
+	snprintf(rec->file, sizeof rec->file, "%s", file ? file : "");
+	rec->line = line;
+	snprintf(rec->message, sizeof rec->message, "%s", msg);
+	mpt__record_publish(rec);
+}
+
+/* Ends the failing process: the leader like a test that returned with a
+ * failure (stdio flushed, so its output is shown); any other process with
+ * _exit, so it cannot flush stdio buffers it inherited a second time. */
+__attribute__((noreturn))
+static void end_process(int code)
+{
+	if (mpt__current && getpid() == mpt__current->leader)
+		exit(code);
+	_exit(code);
+}
+
+__attribute__((noreturn))
+static void fail_text(const char *file, int line, const char *text)
+{
+	char head[128];
+	snprintf(head, sizeof head, "%s (pid %d)", mpt__procid(), (int)getpid());
+	/* One write, so lines from several processes do not interleave. */
+	char *all = mpt__xasprintf("%s:%d: %s: %s\n", file, line,
+				   mpt__current ? head : "", text);
+	ssize_t w = write(2, all, strlen(all));
+	(void)w;
+	free(all);
+	record(MPT__K_ASSERTION, file, line, text);
+	end_process(1);
+}
+
+void mpt__fail(const char *file, int line, const char *expr, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	char *text = mpt__xasprintf("%s failed: %s", expr, detail);
+	fail_text(file, line, text);
+}
+
+void mpt__fail_cmp(const char *file, int line, const char *expr,
+		   const char *op, const char *a, const char *b)
+{
+	char *text = mpt__xasprintf("%s failed: %s %s %s is false", expr, a, op, b);
+	fail_text(file, line, text);
+}
+
+/* A string as C source would spell it, cut at 120 bytes. */
+static void quote(struct mpt__buf *b, const char *s)
+{
+	if (!s) {
+		mpt__buf_puts(b, "NULL");
+		return;
+	}
+	mpt__buf_puts(b, "\"");
+	size_t i;
+	for (i = 0; s[i] && i < 120; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			mpt__buf_printf(b, "\\%c", c);
+		else if (c == '\n')
+			mpt__buf_puts(b, "\\n");
+		else if (c < 0x20 || c == 0x7f)
+			mpt__buf_printf(b, "\\x%02x", c);
+		else
+			mpt__buf_add(b, &s[i], 1);
+	}
+	mpt__buf_puts(b, s[i] ? "\"..." : "\"");
+}
+
+void mpt__fail_str(const char *file, int line, const char *expr,
+		   const char *a, const char *b)
+{
+	struct mpt__buf t = {0};
+	mpt__buf_printf(&t, "%s failed: ", expr);
+	quote(&t, a);
+	mpt__buf_puts(&t, " != ");
+	quote(&t, b);
+	fail_text(file, line, t.p);
+}
+
+void mpt__fail_errno(const char *file, int line, const char *expr, int err)
+{
+	const char *name = mpt__errno_name(err);
+	char *text = mpt__xasprintf("%s failed: returned -1, errno %s (%s)", expr,
+				    name ? name : "?", strerror(err));
+	fail_text(file, line, text);
+}
+
+void mpt__skip(const char *file, int line, const char *fmt, ...)
+{
+	char reason[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	record(MPT__K_SKIP, file, line, reason);
+	end_process(0);
+}
+
+static int wait_nointr(pid_t pid, int *st)
+{
+	pid_t r;
+	do
+		r = waitpid(pid, st, 0);
+	while (r == -1 && errno == EINTR);
+	return r == -1 ? -1 : 0;
+}
+
+static void describe(char *buf, size_t n, int st)
+{
+	char sig[16];
+	if (WIFEXITED(st))
+		snprintf(buf, n, "exited with status %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, n, "was killed by %s%s", mpt__signal_name(WTERMSIG(st), sig),
+			 WCOREDUMP(st) ? " (core dumped)" : "");
+	else
+		snprintf(buf, n, "changed state (status 0x%x)", st);
+}
+
+void mpt__wait_exited(const char *file, int line, pid_t pid, int code)
+{
+	int st;
+	if (wait_nointr(pid, &st) < 0)
+		mpt__fail_errno(file, line, "mpt_wait_exited(waitpid)", errno);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == code)
+		return;
+	char got[96];
+	describe(got, sizeof got, st);
+	mpt__fail(file, line, "mpt_wait_exited", "expected process %d to exit with "
+		  "status %d, but it %s", (int)pid, code, got);
+}
+
+void mpt__wait_signaled(const char *file, int line, pid_t pid, int sig)
+{
+	int st;
+	if (wait_nointr(pid, &st) < 0)
+		mpt__fail_errno(file, line, "mpt_wait_signaled(waitpid)", errno);
+	if (WIFSIGNALED(st) && WTERMSIG(st) == sig)
+		return;
+	char got[96], want[16];
+	describe(got, sizeof got, st);
+	mpt__fail(file, line, "mpt_wait_signaled", "expected process %d to be killed "
+		  "by %s, but it %s", (int)pid, mpt__signal_name(sig, want), got);
+}
+
+const char *mpt_process_id(void)
+{
+	return mpt__procid();
+}

@@ -1,0 +1,116 @@
+/* The test registry and mpt_main(): tests register themselves from
+ * constructors (MPT_TEST), so no list is written by hand. */
+#define _GNU_SOURCE
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "../../include/mptest.h"
+#include "../cli/options.h"
+#include "../core/util.h"
+
+static struct mpt_test *head;
+static size_t count;
+
+void mpt_register(struct mpt_test *t)
+{
+	t->mpt__next = head;
+	head = t;
+	count++;
+}
+
+static int by_place(const void *a, const void *b)
+{
+	const struct mpt_test *x = *(const struct mpt_test *const *)a;
+	const struct mpt_test *y = *(const struct mpt_test *const *)b;
+	int c = strcmp(x->file, y->file);
+	return c ? c : x->line - y->line;
+}
+
+static int selected(const struct mpt__opts *o, const char *name)
+{
+	if (!o->nfilters)
+		return 1;
+	for (int i = 0; i < o->nfilters; i++)
+		if (fnmatch(o->filters[i], name, 0) == 0)
+			return 1;
+	return 0;
+}
+
+int mpt_main(int argc, char **argv)
+{
+	struct mpt__opts o = {0};
+	const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	const char *prog = argc > 0 ? (slash ? slash + 1 : argv[0]) : "mptest";
+	o.cfg.prog = prog;
+	o.cfg.suite_name = prog;
+	o.cfg.exit_internal = 99;
+	o.cfg.exit_error = 99;
+	int rc = mpt__parse_opts(argc, argv, MPT__MODE_TESTS, &o);
+	if (rc) {
+		mpt__opts_free(&o);
+		return rc;
+	}
+	if (o.help) {
+		mpt__usage(stdout, MPT__MODE_TESTS, prog);
+		mpt__opts_free(&o);
+		return 0;
+	}
+
+	/* Definition order: by file, then line. */
+	struct mpt_test **all = mpt__xcalloc(count, sizeof *all);
+	size_t n = 0;
+	for (struct mpt_test *t = head; t; t = t->mpt__next)
+		all[n++] = t;
+	qsort(all, n, sizeof *all, by_place);
+
+	size_t nsel = 0, index = 0;
+	char **names = mpt__xcalloc(n, sizeof *names);
+	for (size_t i = 0; i < n; i++) {
+		char *name = mpt__xasprintf("%s/%s", all[i]->suite, all[i]->name);
+		if (!selected(&o, name)) {
+			free(name);
+			continue;
+		}
+		/* Shards split the filtered list round-robin. */
+		if (o.shard_n && index++ % o.shard_n != o.shard_k) {
+			free(name);
+			continue;
+		}
+		all[nsel] = all[i];
+		names[nsel++] = name;
+	}
+	if (o.shard_status_file) {
+		int fd = open(o.shard_status_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			close(fd);
+	}
+
+	if (o.list) {
+		for (size_t i = 0; i < nsel; i++)
+			printf("%s\n", names[i]);
+		rc = 0;
+	} else {
+		size_t njobs = nsel * o.repeat;
+		struct mpt__job *jobs = mpt__xcalloc(njobs, sizeof *jobs);
+		for (size_t r = 0, j = 0; r < o.repeat; r++)
+			for (size_t i = 0; i < nsel; i++, j++) {
+				jobs[j].name = names[i];
+				jobs[j].test = all[i];
+				jobs[j].timeout_ns = mpt__timeout_for(&o, all[i]->opt.timeout_ms);
+				jobs[j].allow = all[i]->opt.allow;
+				jobs[j].skip = all[i]->opt.skip;
+			}
+		rc = mpt__run(&o.cfg, jobs, njobs);
+		free(jobs);
+	}
+	for (size_t i = 0; i < nsel; i++)
+		free(names[i]);
+	free(names);
+	free(all);
+	mpt__opts_free(&o);
+	return rc;
+}

@@ -1,0 +1,34 @@
+#define _GNU_SOURCE
+/* mpt-run: runs an unmodified program as one test, with the same
+ * containment, timeout, crash and exit-status handling and the same reports
+ * as a test program (DESIGN §5). */
+#include <stdio.h>
+#include <string.h>
+
+#include "options.h"
+
+int main(int argc, char **argv)
+{
+	struct mpt__opts o = {0};
+	o.cfg.prog = "mpt-run";
+	o.cfg.exit_internal = 3;
+	o.cfg.exit_error = 2; /* the program could not be started */
+	o.cfg.inherit_stdin = 1;
+	int rc = mpt__parse_opts(argc, argv, MPT__MODE_RUN, &o);
+	if (rc)
+		return rc;
+	if (o.help) {
+		mpt__usage(stdout, MPT__MODE_RUN, "mpt-run");
+		return 0;
+	}
+	const char *slash = strrchr(o.rest[0], '/');
+	struct mpt__job job = {
+		.name = (char *)(slash ? slash + 1 : o.rest[0]),
+		.argv = o.rest,
+		.timeout_ns = mpt__timeout_for(&o, 0),
+	};
+	o.cfg.suite_name = "mpt-run";
+	rc = mpt__run(&o.cfg, &job, 1);
+	mpt__opts_free(&o);
+	return rc;
+}

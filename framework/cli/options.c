@@ -1,0 +1,266 @@
+#define _GNU_SOURCE
+#include "options.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../include/mptest.h"
+#include "../core/kinds.h"
+#include "../core/util.h"
+
+#define DEFAULT_TIMEOUT_NS 30000000000LL
+
+void mpt__usage(FILE *f, int mode, const char *prog)
+{
+	if (mode == MPT__MODE_RUN)
+		fprintf(f, "usage: %s [OPTIONS] -- PROGRAM [ARGS...]\n"
+			   "Runs PROGRAM as one test in a contained process tree.\n\n", prog);
+	else
+		fprintf(f, "usage: %s [OPTIONS]\nRuns the tests in this program, "
+			   "each in its own process tree.\n\n", prog);
+	if (mode == MPT__MODE_TESTS)
+		fputs("  --list              list the tests (after --filter and --shard) and exit\n"
+		      "  --filter=GLOB       run the tests whose suite/name matches GLOB (repeatable)\n"
+		      "  -j N, --jobs=N      run N tests at once (default 1)\n"
+		      "  --shard=K/N         run shard K of N (1 <= K <= N); also TEST_TOTAL_SHARDS\n"
+		      "                      and TEST_SHARD_INDEX (0-based) from Bazel\n"
+		      "  --repeat=N          run every test N times\n", f);
+	fputs("  --timeout=DUR       per-test limit (default 30s; MPT_TIMEOUT_MULTIPLIER scales it)\n"
+	      "  --json=FILE         write the JSON report to FILE (atomically)\n"
+	      "  --junit=FILE        write a JUnit XML report to FILE (atomically)\n"
+	      "  --tap               print TAP 14 on stdout instead of the human report\n"
+	      "  --allow=KIND        do not report findings of KIND (repeatable)\n"
+	      "  --seed=N            the seed recorded in the reports\n"
+	      "  --quiet             print only failures and the closing line\n"
+	      "  --verbose           show the output of passing tests too\n"
+	      "  --help              this text\n", f);
+	fputs("Not yet available (later releases; they exit 2): --explore, --sched,\n"
+	      "  --pipe-capacity, --inject, --faketime, --valgrind, --trace.\n", f);
+	fprintf(f, "Exit codes: 0 all passed, 1 a test failed, 2 bad usage, %s internal error.\n",
+		mode == MPT__MODE_RUN ? "3" : "99");
+}
+
+static int bad(const char *prog, const char *tok, const char *why, const char *hint)
+{
+	fprintf(stderr, "%s: %s — %s (%s)\n", prog, tok, why, hint);
+	return 2;
+}
+
+/* The value of "--name=value" for name, or NULL if arg is not that option. */
+static const char *value_of(const char *arg, const char *name, int *matched)
+{
+	size_t n = strlen(name);
+	if (strncmp(arg, name, n) != 0)
+		return NULL;
+	if (arg[n] == '=') {
+		*matched = 1;
+		return arg + n + 1;
+	}
+	if (arg[n] == 0)
+		*matched = 2; /* present without a value */
+	return NULL;
+}
+
+static const char *const later[] = {
+	"--explore", "--sched", "--pipe-capacity", "--inject", "--faketime",
+	"--valgrind", "--trace", NULL,
+};
+
+static int parse_shard(const char *v, struct mpt__opts *o)
+{
+	const char *slash = strchr(v, '/');
+	if (!slash)
+		return -1;
+	char k[32];
+	size_t kl = (size_t)(slash - v);
+	if (kl == 0 || kl >= sizeof k)
+		return -1;
+	memcpy(k, v, kl);
+	k[kl] = 0;
+	unsigned long long kk, nn;
+	if (mpt__parse_uint(k, 1, 1000000, &kk) || mpt__parse_uint(slash + 1, 1, 1000000, &nn) ||
+	    kk > nn)
+		return -1;
+	o->shard_k = kk - 1;
+	o->shard_n = nn;
+	return 0;
+}
+
+static int env_config(const char *prog, struct mpt__opts *o)
+{
+	const char *m = getenv("MPT_TIMEOUT_MULTIPLIER");
+	if (m && *m) {
+		char *end;
+		double v = strtod(m, &end);
+		if (*end || !(v > 0) || v > 1e6)
+			return bad(prog, "MPT_TIMEOUT_MULTIPLIER", "not a positive number",
+				   "expected e.g. 2 or 0.5");
+		o->multiplier = v;
+	}
+	const char *total = getenv("TEST_TOTAL_SHARDS"), *index = getenv("TEST_SHARD_INDEX");
+	if (total && *total) {
+		unsigned long long t, i = 0;
+		if (mpt__parse_uint(total, 1, 1000000, &t))
+			return bad(prog, "TEST_TOTAL_SHARDS", "not a shard count",
+				   "expected a whole number >= 1");
+		if (index && *index && (mpt__parse_uint(index, 0, t - 1, &i)))
+			return bad(prog, "TEST_SHARD_INDEX", "not a shard index",
+				   "expected 0 <= index < TEST_TOTAL_SHARDS");
+		o->shard_n = t;
+		o->shard_k = i;
+		o->shard_status_file = getenv("TEST_SHARD_STATUS_FILE");
+	}
+	return 0;
+}
+
+int mpt__parse_opts(int argc, char **argv, int mode, struct mpt__opts *o)
+{
+	const char *prog = o->cfg.prog;
+	o->cfg.jobs = 1;
+	o->multiplier = 1;
+	o->repeat = 1;
+	int rc = env_config(prog, o);
+	if (rc)
+		return rc;
+	int i;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v;
+		int m = 0;
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || a[1] == 0) {
+			if (mode == MPT__MODE_RUN)
+				break; /* the program */
+			return bad(prog, a, "unexpected argument",
+				   "test programs take only options; see --help");
+		}
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			o->help = 1;
+			continue;
+		}
+		if (!strcmp(a, "--tap")) {
+			o->cfg.tap = 1;
+			continue;
+		}
+		if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			o->cfg.quiet = 1;
+			continue;
+		}
+		if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+			o->cfg.verbose = 1;
+			continue;
+		}
+		if ((v = value_of(a, "--timeout", &m))) {
+			const char *why;
+			if (mpt__parse_duration(v, &o->timeout_ns, &why))
+				return bad(prog, a, "not a duration", why);
+			continue;
+		}
+		if ((v = value_of(a, "--json", &m))) {
+			if (!*v)
+				return bad(prog, a, "empty file name", "expected --json=FILE");
+			o->cfg.json = v;
+			continue;
+		}
+		if ((v = value_of(a, "--junit", &m))) {
+			if (!*v)
+				return bad(prog, a, "empty file name", "expected --junit=FILE");
+			o->cfg.junit = v;
+			continue;
+		}
+		if ((v = value_of(a, "--allow", &m))) {
+			int k = mpt__kind_parse(v);
+			if (k < 0) {
+				char *hint = mpt__xasprintf("expected one of: %s", mpt__kind_list());
+				rc = bad(prog, a, "unknown finding kind", hint);
+				free(hint);
+				return rc;
+			}
+			o->cfg.allow |= 1u << k;
+			continue;
+		}
+		if ((v = value_of(a, "--seed", &m))) {
+			if (mpt__parse_uint(v, 0, ~0ULL, &o->cfg.seed))
+				return bad(prog, a, "not a seed", "expected a whole number >= 0");
+			continue;
+		}
+		if (mode == MPT__MODE_TESTS) {
+			if (!strcmp(a, "--list")) {
+				o->list = 1;
+				continue;
+			}
+			if ((v = value_of(a, "--filter", &m))) {
+				o->filters = mpt__xrealloc(o->filters, sizeof(char *) * (size_t)(o->nfilters + 1));
+				o->filters[o->nfilters++] = (char *)v;
+				continue;
+			}
+			const char *jv = NULL;
+			if (!strcmp(a, "-j")) {
+				if (i + 1 >= argc)
+					return bad(prog, a, "missing job count", "expected -j N");
+				jv = argv[++i];
+			} else if (!strncmp(a, "-j", 2)) {
+				jv = a + 2;
+			} else if ((v = value_of(a, "--jobs", &m))) {
+				jv = v;
+			}
+			if (jv) {
+				unsigned long long n;
+				if (mpt__parse_uint(jv, 1, 1024, &n))
+					return bad(prog, a, "not a job count",
+						   "expected a whole number from 1 to 1024");
+				o->cfg.jobs = (int)n;
+				continue;
+			}
+			if ((v = value_of(a, "--shard", &m))) {
+				if (parse_shard(v, o))
+					return bad(prog, a, "not a shard", "expected K/N with 1 <= K <= N");
+				o->shard_status_file = NULL;
+				continue;
+			}
+			if ((v = value_of(a, "--repeat", &m))) {
+				if (mpt__parse_uint(v, 1, 1000000, &o->repeat))
+					return bad(prog, a, "not a repeat count",
+						   "expected a whole number from 1 to 1000000");
+				continue;
+			}
+		}
+		for (int k = 0; later[k]; k++) {
+			size_t n = strlen(later[k]);
+			if (!strncmp(a, later[k], n) && (a[n] == 0 || a[n] == '='))
+				return bad(prog, later[k], "not available yet in this version of mptest",
+					   "it lands with the fault-injection, scheduling and integration releases");
+		}
+		if (m == 2)
+			return bad(prog, a, "missing value", "use the --option=VALUE form");
+		return bad(prog, a, "unknown option", "see --help");
+	}
+	if (mode == MPT__MODE_RUN && !o->help) {
+		if (i >= argc)
+			return bad(prog, "PROGRAM", "missing", "expected: mpt-run [OPTIONS] -- PROGRAM [ARGS...]");
+		o->rest = argv + i;
+	} else if (i < argc) {
+		return bad(prog, argv[i], "unexpected argument", "test programs take only options");
+	}
+	return 0;
+}
+
+void mpt__opts_free(struct mpt__opts *o)
+{
+	free(o->filters);
+	o->filters = NULL;
+}
+
+int64_t mpt__timeout_for(const struct mpt__opts *o, int own_ms)
+{
+	double base = own_ms > 0 ? own_ms * 1e6
+		     : o->timeout_ns ? (double)o->timeout_ns : (double)DEFAULT_TIMEOUT_NS;
+	double t = base * o->multiplier;
+	if (t < 1e6)
+		t = 1e6;
+	if (t > 1e17)
+		t = 1e17;
+	return (int64_t)t;
+}

@@ -1,0 +1,34 @@
+/* The command line every runner accepts (DESIGN §4, §5). */
+#ifndef MPT_OPTIONS_H
+#define MPT_OPTIONS_H
+
+#include <stdio.h>
+
+#include "../runner/runner.h"
+
+enum { MPT__MODE_TESTS, MPT__MODE_RUN };
+
+struct mpt__opts {
+	struct mpt__config cfg;
+	int64_t timeout_ns;          /* --timeout, or 0 for the default */
+	double multiplier;           /* MPT_TIMEOUT_MULTIPLIER */
+	char **filters;              /* --filter=GLOB, any of them */
+	int nfilters;
+	int list;
+	unsigned long long shard_k, shard_n; /* 0-based index, count; n=0: none */
+	const char *shard_status_file;
+	unsigned long long repeat;
+	char **rest;                 /* mpt-run: PROGRAM ARGS... */
+	int help;
+};
+
+/* Parses argv. Returns 0, or prints one line naming the bad token and what
+ * was expected and returns 2. */
+int mpt__parse_opts(int argc, char **argv, int mode, struct mpt__opts *o);
+void mpt__opts_free(struct mpt__opts *o);
+/* Prints the usage text for the mode. */
+void mpt__usage(FILE *f, int mode, const char *prog);
+/* The effective timeout for a test whose own is own_ms (0: none). */
+int64_t mpt__timeout_for(const struct mpt__opts *o, int own_ms);
+
+#endif

@@ -1,0 +1,91 @@
+#define _GNU_SOURCE
+#include "region.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+struct mpt__region *mpt__current;
+
+struct mpt__region *mpt__region_new(unsigned long token)
+{
+	char name[64];
+	snprintf(name, sizeof name, "mptest-region-%d-%lu", (int)getpid(), token);
+	int fd = memfd_create(name, MFD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, sizeof(struct mpt__region)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	void *p = mmap(NULL, sizeof(struct mpt__region), PROT_READ | PROT_WRITE,
+		       MAP_SHARED, fd, 0);
+	int e = errno;
+	close(fd); /* the mapping outlives the descriptor */
+	if (p == MAP_FAILED) {
+		errno = e;
+		return NULL;
+	}
+	struct mpt__region *r = p;
+	r->magic = MPT__REGION_MAGIC;
+	return r;
+}
+
+void mpt__region_free(struct mpt__region *r)
+{
+	if (r)
+		munmap(r, sizeof *r);
+}
+
+struct mpt__record *mpt__record_claim(struct mpt__region *r)
+{
+	unsigned i = atomic_fetch_add(&r->nrecords, 1);
+	if (i >= MPT__MAX_RECORDS)
+		return NULL;
+	return &r->records[i];
+}
+
+void mpt__record_publish(struct mpt__record *rec)
+{
+	atomic_store_explicit(&rec->ready, 1, memory_order_release);
+}
+
+static void copy(char *dst, size_t n, const char *src)
+{
+	size_t i = 0;
+	for (; src && src[i] && i + 1 < n; i++)
+		dst[i] = src[i];
+	dst[i] = 0;
+}
+
+void mpt__proc_add(struct mpt__region *r, pid_t pid, pid_t ppid, const char *id)
+{
+	unsigned i = atomic_fetch_add(&r->nprocs, 1);
+	if (i >= MPT__MAX_PROCS)
+		return;
+	struct mpt__proc *p = &r->procs[i];
+	p->pid = pid;
+	p->ppid = ppid;
+	copy(p->id, sizeof p->id, id);
+	atomic_store_explicit(&p->ready, 1, memory_order_release);
+}
+
+const char *mpt__proc_id(const struct mpt__region *r, pid_t pid)
+{
+	unsigned n = atomic_load((atomic_uint *)&r->nprocs);
+	if (n > MPT__MAX_PROCS)
+		n = MPT__MAX_PROCS;
+	/* The newest entry wins: pids can be reused within a test. */
+	for (unsigned i = n; i-- > 0;) {
+		const struct mpt__proc *p = &r->procs[i];
+		if (atomic_load_explicit((atomic_uint *)&p->ready,
+					 memory_order_acquire) &&
+		    p->pid == pid)
+			return p->id;
+	}
+	return NULL;
+}

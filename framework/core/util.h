@@ -1,0 +1,59 @@
+/* Small helpers shared by the runner, the reports and the CLI. */
+#ifndef MPT_UTIL_H
+#define MPT_UTIL_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Allocation that cannot fail: on exhaustion the process says so and exits
+ * with the internal-error code. */
+void *mpt__xmalloc(size_t n);
+void *mpt__xcalloc(size_t n, size_t m);
+void *mpt__xrealloc(void *p, size_t n);
+char *mpt__xstrdup(const char *s);
+char *mpt__xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses a duration: "30", "30s", "1.5s", "250ms", "2m", "100us", "1h".
+ * A bare number is seconds.  Returns 0 and the value in nanoseconds, or -1
+ * with *why set to what was expected. */
+int mpt__parse_duration(const char *s, int64_t *ns, const char **why);
+
+/* Parses a non-negative decimal integer in [min, max]; 0 or -1. */
+int mpt__parse_uint(const char *s, unsigned long long min,
+		    unsigned long long max, unsigned long long *out);
+
+/* Monotonic clock in nanoseconds. */
+int64_t mpt__now_ns(void);
+
+/* A growable byte buffer. */
+struct mpt__buf {
+	char *p;
+	size_t len, cap;
+};
+void mpt__buf_add(struct mpt__buf *b, const void *data, size_t n);
+void mpt__buf_puts(struct mpt__buf *b, const char *s);
+void mpt__buf_printf(struct mpt__buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void mpt__buf_free(struct mpt__buf *b);
+
+/* The name of a signal ("SIGSEGV"), or "signal N". */
+const char *mpt__signal_name(int sig, char buf[16]);
+/* The symbolic name of an errno value ("ENOENT"), or NULL. */
+const char *mpt__errno_name(int err);
+
+/* Reads a small file whole (e.g. under /proc) into buf; returns the length
+ * or -1. The result is NUL-terminated. */
+ssize_t mpt__read_file(const char *path, char *buf, size_t size);
+
+/* The process's short name from /proc/PID/comm, or "?". */
+void mpt__proc_comm(pid_t pid, char *buf, size_t size);
+
+/* Writes a file atomically: fn writes to a temporary file in the same
+ * directory, which is renamed over path when fn returns 0. Mode 0644.
+ * Returns 0, or -1 with errno. */
+int mpt__write_atomic(const char *path, int (*fn)(FILE *f, void *arg),
+		      void *arg);
+
+#endif

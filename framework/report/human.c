@@ -1,0 +1,99 @@
+#define _GNU_SOURCE
+/* The human report: a line per test, the findings and output of failures,
+ * a live progress line on a terminal, and the closing count. */
+#include "report.h"
+
+#include <string.h>
+
+#include "../core/kinds.h"
+
+static void clear_progress(struct mpt__human *h)
+{
+	if (h->progress_shown) {
+		fputs("\r\033[K", h->f);
+		h->progress_shown = 0;
+	}
+}
+
+void mpt__human_progress(struct mpt__human *h, size_t done, size_t total,
+			 size_t running, const char *name)
+{
+	if (!h->tty)
+		return;
+	clear_progress(h);
+	fprintf(h->f, "[%zu/%zu] %zu running%s%.60s", done, total, running,
+		name ? ": " : "", name ? name : "");
+	h->progress_shown = 1;
+	fflush(h->f);
+}
+
+/* Output is shown as text; bytes that would upset a terminal are escaped. */
+static void show_output(FILE *f, const struct mpt__result *r)
+{
+	fputs("  --- output", f);
+	if (r->output_dropped)
+		fprintf(f, " (last %zu bytes; %zu earlier bytes dropped)",
+			r->output_len, r->output_dropped);
+	fputs(" ---\n", f);
+	int bol = 1;
+	for (size_t i = 0; i < r->output_len; i++) {
+		unsigned char c = (unsigned char)r->output[i];
+		if (bol)
+			fputs("  | ", f);
+		bol = c == '\n';
+		if (c == '\n' || c == '\t' || c >= 0x20)
+			fputc(c, f);
+		else
+			fprintf(f, "\\x%02x", c);
+	}
+	if (!bol)
+		fputc('\n', f);
+}
+
+static void indent(FILE *f, const char *text, const char *pad)
+{
+	const char *p = text;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		fprintf(f, "%s%.*s\n", pad, (int)n, p);
+		p += n + (nl ? 1 : 0);
+	}
+}
+
+void mpt__human_result(struct mpt__human *h, const struct mpt__result *r)
+{
+	FILE *f = h->f;
+	clear_progress(h);
+	if (h->quiet && (r->status == MPT__PASS || r->status == MPT__SKIP))
+		return;
+	static const char *const tag[] = {"PASS", "FAIL", "SKIP", "ERROR"};
+	fprintf(f, "%-5s %s (%.1f ms)", tag[r->status], r->name, r->duration_ms);
+	if (r->reason)
+		fprintf(f, ": %s", r->reason);
+	fputc('\n', f);
+	for (const struct mpt__finding *x = r->findings; x; x = x->next) {
+		fprintf(f, "  %s", mpt__kind_name(x->kind));
+		if (x->process)
+			fprintf(f, " in %s (pid %d)", x->process, (int)x->pid);
+		else if (x->pid)
+			fprintf(f, " in pid %d", (int)x->pid);
+		fprintf(f, ": %s\n", x->message);
+		if (x->detail && *x->detail)
+			indent(f, x->detail, "    ");
+	}
+	int failed = r->status == MPT__FAIL || r->status == MPT__ERROR;
+	if (r->output && r->output_len && (failed || h->verbose))
+		show_output(f, r);
+	fflush(f);
+}
+
+void mpt__human_summary(struct mpt__human *h, const struct mpt__summary *s)
+{
+	clear_progress(h);
+	fprintf(h->f, "%zu passed, %zu failed", s->passed, s->failed + s->errors);
+	if (s->skipped)
+		fprintf(h->f, ", %zu skipped", s->skipped);
+	fputc('\n', h->f);
+	fflush(h->f);
+}

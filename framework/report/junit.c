@@ -1,0 +1,73 @@
+#define _GNU_SOURCE
+/* The JUnit XML report: valid against the common (Jenkins/Ant) schema
+ * whatever bytes a test printed. */
+#include "report.h"
+
+#include <string.h>
+
+#include "../core/kinds.h"
+
+static void text(FILE *f, const char *s)
+{
+	mpt__xml_text(f, s, strlen(s));
+}
+
+int mpt__report_junit(FILE *f, void *arg)
+{
+	const struct mpt__report_set *set = arg;
+	double total = 0;
+	for (size_t i = 0; i < set->n; i++)
+		total += set->results[i].duration_ms;
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n", f);
+	fputs("  <testsuite name=\"", f);
+	text(f, set->suite_name);
+	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+		   "skipped=\"%zu\" time=\"%.3f\">\n",
+		set->n, set->sum.failed, set->sum.errors, set->sum.skipped,
+		total / 1000);
+	for (size_t i = 0; i < set->n; i++) {
+		const struct mpt__result *r = &set->results[i];
+		const char *slash = strchr(r->name, '/');
+		fputs("    <testcase classname=\"", f);
+		if (slash)
+			mpt__xml_text(f, r->name, (size_t)(slash - r->name));
+		else
+			text(f, set->suite_name);
+		fputs("\" name=\"", f);
+		text(f, slash ? slash + 1 : r->name);
+		fprintf(f, "\" time=\"%.3f\">\n", r->duration_ms / 1000);
+		if (r->status == MPT__SKIP) {
+			fputs("      <skipped message=\"", f);
+			text(f, r->reason ? r->reason : "skipped");
+			fputs("\"/>\n", f);
+		} else if (r->status == MPT__FAIL || r->status == MPT__ERROR) {
+			const struct mpt__finding *x = r->findings;
+			const char *tag = r->status == MPT__FAIL ? "failure" : "error";
+			fprintf(f, "      <%s message=\"", tag);
+			text(f, x ? x->message : "failed");
+			fprintf(f, "\" type=\"%s\">", x ? mpt__kind_name(x->kind) : "error");
+			for (; x; x = x->next) {
+				fprintf(f, "%s: ", mpt__kind_name(x->kind));
+				if (x->process)
+					fprintf(f, "%s (pid %d): ", x->process, (int)x->pid);
+				text(f, x->message);
+				fputc('\n', f);
+				if (x->detail) {
+					text(f, x->detail);
+					fputc('\n', f);
+				}
+			}
+			fprintf(f, "</%s>\n", tag);
+		}
+		if (r->output && r->output_len) {
+			fputs("      <system-out>", f);
+			if (r->output_dropped)
+				fprintf(f, "[%zu earlier bytes dropped]\n", r->output_dropped);
+			mpt__xml_text(f, r->output, r->output_len);
+			fputs("</system-out>\n", f);
+		}
+		fputs("    </testcase>\n", f);
+	}
+	fputs("  </testsuite>\n</testsuites>\n", f);
+	return ferror(f) ? -1 : 0;
+}

@@ -1,0 +1,75 @@
+#define _GNU_SOURCE
+/* TAP 14 on stdout, one line per test as it finishes, with a YAML block
+ * of findings for failures; Automake's tap-driver.sh reads it. */
+#include "report.h"
+
+#include <string.h>
+
+#include "../core/kinds.h"
+
+void mpt__tap_plan(FILE *f, size_t n)
+{
+	fprintf(f, "TAP version 14\n1..%zu\n", n);
+	fflush(f);
+}
+
+/* A YAML scalar in double quotes, escaped as JSON is (a YAML subset). */
+static void yaml_str(FILE *f, const char *s, size_t n)
+{
+	mpt__json_string(f, s, n);
+}
+
+/* Test names must not contain '#' (a TAP directive) or a newline. */
+static void name(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc(*s == '#' || *s == '\n' ? '_' : *s, f);
+}
+
+void mpt__tap_result(FILE *f, size_t number, const struct mpt__result *r)
+{
+	switch (r->status) {
+	case MPT__PASS:
+		fprintf(f, "ok %zu - ", number);
+		name(f, r->name);
+		fputc('\n', f);
+		break;
+	case MPT__SKIP:
+		fprintf(f, "ok %zu - ", number);
+		name(f, r->name);
+		fputs(" # SKIP ", f);
+		name(f, r->reason ? r->reason : "skipped");
+		fputc('\n', f);
+		break;
+	default:
+		fprintf(f, "not ok %zu - ", number);
+		name(f, r->name);
+		fputc('\n', f);
+		fputs("  ---\n", f);
+		fprintf(f, "  duration_ms: %.3f\n", r->duration_ms);
+		if (r->status == MPT__ERROR && r->reason) {
+			fputs("  error: ", f);
+			yaml_str(f, r->reason, strlen(r->reason));
+			fputc('\n', f);
+		}
+		if (r->findings)
+			fputs("  findings:\n", f);
+		for (const struct mpt__finding *x = r->findings; x; x = x->next) {
+			fprintf(f, "    - kind: %s\n", mpt__kind_name(x->kind));
+			if (x->pid)
+				fprintf(f, "      pid: %d\n", (int)x->pid);
+			if (x->process)
+				fprintf(f, "      process: %s\n", x->process);
+			fputs("      message: ", f);
+			yaml_str(f, x->message, strlen(x->message));
+			fputc('\n', f);
+		}
+		if (r->output && r->output_len) {
+			fputs("  output: ", f);
+			yaml_str(f, r->output, r->output_len);
+			fputc('\n', f);
+		}
+		fputs("  ...\n", f);
+	}
+	fflush(f);
+}

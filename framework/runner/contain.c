@@ -1,0 +1,389 @@
+#define _GNU_SOURCE
+#include "contain.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/util.h"
+
+struct mpt__contain {
+	int slots;
+	int cgroup;          /* 1: cgroup v2 lanes are in use */
+	char *base;          /* .../mptest-<pid> */
+	int *dirfd;          /* per slot: the lane's cgroup directory */
+	int *procsfd;        /* per slot: its cgroup.procs, for the leader */
+};
+
+/* The cgroup2 mount point, from /proc/self/mountinfo; on a hybrid host it
+ * is /sys/fs/cgroup/unified, not /sys/fs/cgroup. */
+static char *cgroup2_mount(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return NULL;
+	char *line = NULL, *found = NULL;
+	size_t cap = 0;
+	while (!found && getline(&line, &cap, f) > 0) {
+		/* id parent maj:min root mountpoint options... - fstype src */
+		char *dash = strstr(line, " - ");
+		if (!dash || strncmp(dash + 3, "cgroup2 ", 8) != 0)
+			continue;
+		char *save, *tok = strtok_r(line, " ", &save);
+		for (int i = 0; tok && i < 4; i++)
+			tok = strtok_r(NULL, " ", &save);
+		if (tok)
+			found = mpt__xstrdup(tok);
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+static char *own_cgroup(void)
+{
+	char buf[4096];
+	if (mpt__read_file("/proc/self/cgroup", buf, sizeof buf) <= 0)
+		return NULL;
+	for (char *l = buf; l && *l;) {
+		char *nl = strchr(l, '\n');
+		if (nl)
+			*nl = 0;
+		if (strncmp(l, "0::", 3) == 0)
+			return mpt__xstrdup(l + 3);
+		l = nl ? nl + 1 : NULL;
+	}
+	return NULL;
+}
+
+static void rmdir_lanes(const char *base)
+{
+	DIR *d = opendir(base);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] == 's') {
+			char *p = mpt__xasprintf("%s/%s", base, e->d_name);
+			rmdir(p);
+			free(p);
+		}
+	closedir(d);
+	rmdir(base);
+}
+
+/* Groups left by runners that were killed outright are removed. */
+static void remove_stale(const char *parent)
+{
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int pid;
+		if (sscanf(e->d_name, "mptest-%d", &pid) != 1)
+			continue;
+		if (kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		char *p = mpt__xasprintf("%s/%s", parent, e->d_name);
+		rmdir_lanes(p);
+		free(p);
+	}
+	closedir(d);
+}
+
+/* A probe child moves itself into lane 0: the kernel's delegation rules
+ * decide, so asking it is the only reliable test. */
+static int probe(struct mpt__contain *c)
+{
+	pid_t p = fork();
+	if (p < 0)
+		return -1;
+	if (p == 0)
+		_exit(write(c->procsfd[0], "0", 1) == 1 ? 0 : 1);
+	int st;
+	while (waitpid(p, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static int setup_cgroup(struct mpt__contain *c)
+{
+	char *mnt = cgroup2_mount(), *own = own_cgroup();
+	int ok = -1;
+	if (!mnt || !own)
+		goto out;
+	char *parent = mpt__xasprintf("%s%s", mnt, strcmp(own, "/") ? own : "");
+	remove_stale(parent);
+	c->base = mpt__xasprintf("%s/mptest-%d", parent, (int)getpid());
+	free(parent);
+	if (mkdir(c->base, 0755) < 0 && errno != EEXIST)
+		goto out;
+	for (int i = 0; i < c->slots; i++) {
+		char *p = mpt__xasprintf("%s/s%d", c->base, i);
+		int r = mkdir(p, 0755);
+		if (r == 0 || errno == EEXIST)
+			c->dirfd[i] = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		free(p);
+		if (c->dirfd[i] < 0)
+			goto out;
+		c->procsfd[i] = openat(c->dirfd[i], "cgroup.procs",
+				       O_WRONLY | O_CLOEXEC);
+		if (c->procsfd[i] < 0)
+			goto out;
+	}
+	if (faccessat(c->dirfd[0], "cgroup.kill", W_OK, 0) < 0)
+		goto out;
+	ok = probe(c);
+out:
+	free(mnt);
+	free(own);
+	return ok;
+}
+
+static void close_lanes(struct mpt__contain *c)
+{
+	for (int i = 0; i < c->slots; i++) {
+		if (c->dirfd[i] >= 0)
+			close(c->dirfd[i]);
+		if (c->procsfd[i] >= 0)
+			close(c->procsfd[i]);
+		c->dirfd[i] = c->procsfd[i] = -1;
+	}
+}
+
+struct mpt__contain *mpt__contain_new(int slots, int no_cgroup)
+{
+	struct mpt__contain *c = mpt__xcalloc(1, sizeof *c);
+	c->slots = slots;
+	c->dirfd = mpt__xmalloc(sizeof(int) * (size_t)slots);
+	c->procsfd = mpt__xmalloc(sizeof(int) * (size_t)slots);
+	for (int i = 0; i < slots; i++)
+		c->dirfd[i] = c->procsfd[i] = -1;
+	if (!no_cgroup && !getenv("MPT_NO_CGROUP") && setup_cgroup(c) == 0) {
+		c->cgroup = 1;
+	} else {
+		close_lanes(c);
+		if (c->base)
+			rmdir_lanes(c->base);
+		free(c->base);
+		c->base = NULL;
+	}
+	return c;
+}
+
+void mpt__contain_free(struct mpt__contain *c)
+{
+	if (!c)
+		return;
+	close_lanes(c);
+	if (c->base)
+		rmdir_lanes(c->base);
+	free(c->base);
+	free(c->dirfd);
+	free(c->procsfd);
+	free(c);
+}
+
+int mpt__contain_uses_cgroup(const struct mpt__contain *c)
+{
+	return c->cgroup;
+}
+
+void mpt__contain_enter(struct mpt__contain *c, int slot, unsigned long token)
+{
+	if (c->cgroup) {
+		if (write(c->procsfd[slot], "0", 1) != 1) {
+			/* The probe passed, so this is unexpected; the
+			 * fallback sweep still finds the tree. */
+		}
+	} else {
+		/* Exec'd descendants carry the token in their environment. */
+		char v[32];
+		snprintf(v, sizeof v, "%d-%lu", (int)getppid(), token);
+		setenv("MPT_TEST_TOKEN", v, 1);
+	}
+}
+
+void mpt__contain_close_fds(struct mpt__contain *c)
+{
+	close_lanes(c);
+}
+
+/* ---- the fallback: the runner's own children, by token ---------------- */
+
+static int has_token(pid_t pid, unsigned long token)
+{
+	char want[64], path[64];
+	/* Processes that did not exec share the region mapping. */
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "re");
+	int found = 0;
+	if (f) {
+		char *line = NULL;
+		size_t cap = 0;
+		char name[64];
+		snprintf(name, sizeof name, "/memfd:mptest-region-%d-%lu ",
+			 (int)getpid(), token);
+		while (!found && getline(&line, &cap, f) > 0)
+			found = strstr(line, name) != NULL;
+		free(line);
+		fclose(f);
+	}
+	if (found)
+		return 1;
+	/* Exec'd ones carry MPT_TEST_TOKEN. */
+	static char env[1 << 16];
+	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+	ssize_t len = mpt__read_file(path, env, sizeof env);
+	snprintf(want, sizeof want, "MPT_TEST_TOKEN=%d-%lu", (int)getpid(), token);
+	for (ssize_t i = 0; i < len; i += (ssize_t)strlen(env + i) + 1)
+		if (strcmp(env + i, want) == 0)
+			return 1;
+	return 0;
+}
+
+static int is_zombie(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (mpt__read_file(path, buf, sizeof buf) <= 0)
+		return 1; /* gone */
+	char *rp = strrchr(buf, ')');
+	return !rp || rp[2] == 'Z' || rp[2] == 'X';
+}
+
+/* Appends the children of pid (every thread's) to the list. */
+static int children_of(pid_t pid, pid_t *out, int n, int max)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return n;
+	struct dirent *e;
+	static char buf[1 << 16];
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char cpath[320];
+		snprintf(cpath, sizeof cpath, "/proc/%d/task/%s/children",
+			 (int)pid, e->d_name);
+		if (mpt__read_file(cpath, buf, sizeof buf) <= 0)
+			continue;
+		for (char *p = buf; *p && n < max;) {
+			char *end;
+			long v = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			out[n++] = (pid_t)v;
+			p = end;
+			while (*p == ' ' || *p == '\n')
+				p++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static int list_fallback(unsigned long token, pid_t leader, pid_t *pids, int max)
+{
+	pid_t mine[1024];
+	int nmine = children_of(getpid(), mine, 0, 1024), n = 0;
+	for (int i = 0; i < nmine && n < max; i++) {
+		if (mine[i] == leader || is_zombie(mine[i]))
+			continue;
+		if (!has_token(mine[i], token))
+			continue;
+		/* The whole subtree below an orphan is the test's. */
+		int start = n;
+		pids[n++] = mine[i];
+		for (int j = start; j < n && n < max; j++)
+			n = children_of(pids[j], pids, n, max);
+	}
+	/* Drop zombies: they are dead, and their parents are in the list. */
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (!is_zombie(pids[i]))
+			pids[k++] = pids[i];
+	return k;
+}
+
+static int list_cgroup(struct mpt__contain *c, int slot, pid_t leader,
+		       pid_t *pids, int max)
+{
+	int fd = openat(c->dirfd[slot], "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	static char buf[1 << 16];
+	ssize_t len = 0, r;
+	while ((r = read(fd, buf + len, sizeof buf - 1 - (size_t)len)) > 0)
+		len += r;
+	close(fd);
+	buf[len > 0 ? len : 0] = 0;
+	int n = 0;
+	for (char *p = buf; *p && n < max;) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if ((pid_t)v != leader && !is_zombie((pid_t)v))
+			pids[n++] = (pid_t)v;
+		p = end;
+		while (*p == '\n')
+			p++;
+	}
+	return n;
+}
+
+int mpt__contain_list(struct mpt__contain *c, int slot, unsigned long token,
+		      pid_t leader, pid_t *pids, int max)
+{
+	if (c->cgroup)
+		return list_cgroup(c, slot, leader, pids, max);
+	return list_fallback(token, leader, pids, max);
+}
+
+static void reap_all(void (*reap)(void *, pid_t, int), void *arg)
+{
+	int st;
+	pid_t p;
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+		reap(arg, p, st);
+}
+
+void mpt__contain_kill(struct mpt__contain *c, int slot, unsigned long token,
+		       pid_t leader,
+		       void (*reap)(void *arg, pid_t pid, int status), void *arg)
+{
+	pid_t pids[4096];
+	int64_t deadline = mpt__now_ns() + 5000000000LL;
+	if (c->cgroup) {
+		int fd = openat(c->dirfd[slot], "cgroup.kill", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, "1", 1) != 1) {
+				/* fall through to signalling each process */
+			}
+			close(fd);
+		}
+	}
+	for (;;) {
+		reap_all(reap, arg);
+		int n = mpt__contain_list(c, slot, token, leader, pids, 4096);
+		if (n == 0 || mpt__now_ns() > deadline)
+			break;
+		for (int i = 0; i < n; i++)
+			kill(pids[i], SIGKILL);
+		struct timespec ts = {0, 500000};
+		nanosleep(&ts, NULL);
+	}
+	reap_all(reap, arg);
+}

@@ -1,0 +1,38 @@
+/* Containment: finding and killing every process a test started.
+ *
+ * With a writable cgroup v2 hierarchy each slot (-j lane) gets a group below
+ * the runner's own; the leader moves itself in before it runs any test code,
+ * so nothing it starts can escape, and cgroup.kill ends the tree at once.
+ * Without one, the runner is a subreaper: when a leader dies its orphans are
+ * reparented to the runner, found among the runner's children and attributed
+ * to their test by the MPT_TEST_TOKEN variable they inherited (or their
+ * process group), then killed subtree by subtree. */
+#ifndef MPT_CONTAIN_H
+#define MPT_CONTAIN_H
+
+#include <sys/types.h>
+
+struct mpt__contain;
+
+/* Sets up containment for `slots` lanes; never fails (falls back). */
+struct mpt__contain *mpt__contain_new(int slots, int no_cgroup);
+void mpt__contain_free(struct mpt__contain *c);
+int mpt__contain_uses_cgroup(const struct mpt__contain *c);
+
+/* In the new leader, before any test code: join the slot's group (or export
+ * the token). Async-signal-safe apart from setenv in fallback mode. */
+void mpt__contain_enter(struct mpt__contain *c, int slot, unsigned long token);
+/* In the leader: closes the containment's descriptors. */
+void mpt__contain_close_fds(struct mpt__contain *c);
+
+/* Lists the live processes of the slot's test (the leader excluded) into
+ * pids (up to max); returns how many. Call after the leader is reaped. */
+int mpt__contain_list(struct mpt__contain *c, int slot, unsigned long token,
+		      pid_t leader, pid_t *pids, int max);
+/* Kills every process of the slot's test and waits (bounded) until none is
+ * left; reap(pid, status) is called for each child reaped meanwhile. */
+void mpt__contain_kill(struct mpt__contain *c, int slot, unsigned long token,
+		       pid_t leader,
+		       void (*reap)(void *arg, pid_t pid, int status), void *arg);
+
+#endif

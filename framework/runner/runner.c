@@ -1,0 +1,651 @@
+#define _GNU_SOURCE
+/* The runner's event loop: forks a leader per test into its own process
+ * group and containment lane, captures its output through a pipe, reaps
+ * through a signalfd, enforces timeouts, sweeps the tree when the leader
+ * ends, and turns what the region and the exit status say into results. */
+#define _GNU_SOURCE
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../include/mptest.h"
+#include "../core/kinds.h"
+#include "../core/procid.h"
+#include "../core/region.h"
+#include "../core/util.h"
+#include "../report/report.h"
+#include "contain.h"
+
+#define TAIL_MAX (64 * 1024)       /* output kept per test */
+#define READ_BUDGET (1 << 20)      /* bytes read from one test per wakeup */
+#define KILL_GRACE_NS 10000000000LL /* a killed leader must be gone by then */
+
+struct slot {
+	int busy;
+	size_t job;
+	unsigned long token;
+	pid_t leader;
+	int reaped, status;
+	int outfd;
+	char *tail;                /* the last TAIL_MAX bytes, at most 2x */
+	size_t tail_len, dropped;
+	struct mpt__region *region;
+	int64_t start, end, deadline;
+	int timed_out, abandoned, interrupted;
+};
+
+struct run {
+	const struct mpt__config *cfg;
+	struct mpt__job *jobs;
+	size_t n, next, done;
+	struct slot *slots;
+	int nslots, nbusy;
+	struct mpt__contain *contain;
+	int sigfd, devnull;
+	pid_t self;
+	unsigned long tokens;
+	struct mpt__result *results;
+	struct mpt__summary sum;
+	struct mpt__human human;
+	size_t tap_number;
+	int interrupted;
+	int internal_error;
+};
+
+/* ---- the leader (in the forked child) ----------------------------------- */
+
+static void close_runner_fds(struct run *R, int keep)
+{
+	if (R->sigfd >= 0)
+		close(R->sigfd);
+	for (int i = 0; i < R->nslots; i++)
+		if (R->slots[i].busy && R->slots[i].outfd >= 0 && R->slots[i].outfd != keep)
+			close(R->slots[i].outfd);
+	mpt__contain_close_fds(R->contain);
+}
+
+static void leader_error(const char *what, int err)
+{
+	struct mpt__record *rec = mpt__record_claim(mpt__current);
+	if (rec) {
+		rec->kind = MPT__K_ERROR;
+		rec->pid = getpid();
+		snprintf(rec->process, sizeof rec->process, "p0");
+		snprintf(rec->message, sizeof rec->message, "%s: %s", what,
+			 strerror(err));
+		mpt__record_publish(rec);
+	}
+	_exit(127);
+}
+
+__attribute__((noreturn))
+static void leader_main(struct run *R, struct slot *s, int outw)
+{
+	const struct mpt__job *job = &R->jobs[s->job];
+	sigset_t none;
+	sigemptyset(&none);
+	signal(SIGPIPE, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setpgid(0, 0);
+	mpt__contain_enter(R->contain, (int)(s - R->slots), s->token);
+	/* If the runner dies, the leader goes with it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != R->self)
+		_exit(127);
+	if (!R->cfg->inherit_stdin)
+		dup2(R->devnull, 0);
+	dup2(outw, 1);
+	dup2(outw, 2);
+	close(outw);
+	close(R->devnull);
+	close_runner_fds(R, -1);
+	close(s->outfd);
+
+	mpt__current = s->region;
+	s->region->leader = getpid();
+	mpt__procid_leader_init();
+	if (job->argv) {
+		execvp(job->argv[0], job->argv);
+		leader_error(job->argv[0], errno);
+	}
+	job->test->fn();
+	atomic_store(&s->region->body_done, 1);
+	exit(0);
+}
+
+/* ---- output capture ------------------------------------------------------ */
+
+/* Reads what the test wrote, keeping a bounded tail; never blocks. Returns
+ * 0 at end of file, 1 otherwise. */
+static int drain(struct slot *s, size_t budget)
+{
+	if (s->outfd < 0)
+		return 0;
+	if (!s->tail)
+		s->tail = mpt__xmalloc(2 * TAIL_MAX);
+	size_t got = 0;
+	while (got < budget) {
+		if (s->tail_len == 2 * TAIL_MAX) {
+			memmove(s->tail, s->tail + TAIL_MAX, TAIL_MAX);
+			s->tail_len = TAIL_MAX;
+			s->dropped += TAIL_MAX;
+		}
+		ssize_t r = read(s->outfd, s->tail + s->tail_len,
+				 2 * TAIL_MAX - s->tail_len);
+		if (r > 0) {
+			s->tail_len += (size_t)r;
+			got += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			close(s->outfd);
+			s->outfd = -1;
+			return 0;
+		}
+		break; /* EAGAIN */
+	}
+	return 1;
+}
+
+/* ---- reaping ------------------------------------------------------------- */
+
+static void on_reap(void *arg, pid_t pid, int status)
+{
+	struct run *R = arg;
+	for (int i = 0; i < R->nslots; i++) {
+		struct slot *s = &R->slots[i];
+		if (s->busy && !s->reaped && s->leader == pid) {
+			s->reaped = 1;
+			s->status = status;
+			s->end = mpt__now_ns();
+			return;
+		}
+	}
+	/* An orphan of some test, reparented to us (we are the subreaper). */
+}
+
+static void reap_all(struct run *R)
+{
+	int st;
+	pid_t p;
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+		on_reap(R, p, st);
+}
+
+static void kill_tree_now(struct run *R, struct slot *s)
+{
+	kill(-s->leader, SIGKILL);
+	kill(s->leader, SIGKILL);
+	(void)R;
+}
+
+/* ---- results ------------------------------------------------------------- */
+
+static void add_region_records(struct mpt__result *r, struct mpt__region *g)
+{
+	unsigned n = atomic_load(&g->nrecords);
+	if (n > MPT__MAX_RECORDS)
+		n = MPT__MAX_RECORDS;
+	for (unsigned i = 0; i < n; i++) {
+		struct mpt__record *rec = &g->records[i];
+		if (!atomic_load_explicit(&rec->ready, memory_order_acquire))
+			continue; /* its writer died half-way */
+		rec->message[sizeof rec->message - 1] = 0;
+		rec->process[sizeof rec->process - 1] = 0;
+		rec->file[sizeof rec->file - 1] = 0;
+		if (rec->kind == MPT__K_SKIP) {
+			if (!r->reason)
+				r->reason = mpt__xstrdup(rec->message);
+			continue;
+		}
+		if (rec->kind == MPT__K_ERROR) {
+			free(r->reason);
+			r->reason = mpt__xstrdup(rec->message);
+			r->status = MPT__ERROR;
+			continue;
+		}
+		if (!mpt__kind_name(rec->kind))
+			continue;
+		char *msg = rec->file[0]
+			? mpt__xasprintf("%s:%d: %s", rec->file, rec->line, rec->message)
+			: mpt__xstrdup(rec->message);
+		mpt__result_add(r, rec->kind, rec->pid, rec->process, msg, NULL);
+		free(msg);
+	}
+	if (atomic_load(&g->nrecords) > MPT__MAX_RECORDS)
+		mpt__result_add(r, MPT__K_ASSERTION, 0, NULL,
+				"more failures than the region holds; the rest were dropped",
+				NULL);
+}
+
+static int has_kind_from(const struct mpt__result *r, int kind, pid_t pid)
+{
+	for (const struct mpt__finding *f = r->findings; f; f = f->next)
+		if (f->kind == kind && (!pid || f->pid == pid))
+			return 1;
+	return 0;
+}
+
+static void add_leaked(struct run *R, struct slot *s, struct mpt__result *r)
+{
+	pid_t pids[256];
+	int n = mpt__contain_list(R->contain, (int)(s - R->slots), s->token,
+				  s->leader, pids, 256);
+	for (int i = 0; i < n && !s->timed_out; i++) {
+		char comm[64];
+		mpt__proc_comm(pids[i], comm, sizeof comm);
+		const char *id = mpt__proc_id(s->region, pids[i]);
+		char *msg = mpt__xasprintf(
+			"process %d (%s) was still running when the test ended; "
+			"the harness killed it", (int)pids[i], comm);
+		mpt__result_add(r, MPT__K_LEAKED_PROCESS, pids[i], id, msg,
+				"Every process a test starts must be waited for "
+				"(waitpid) before the test ends; stop and reap "
+				"daemons and workers in the test's cleanup.");
+		free(msg);
+	}
+	if (n > 0 || !mpt__contain_uses_cgroup(R->contain) || s->timed_out)
+		mpt__contain_kill(R->contain, (int)(s - R->slots), s->token,
+				  s->leader, on_reap, R);
+}
+
+/* Findings of allowed kinds are dropped. */
+static void apply_allow(struct mpt__result *r, unsigned allow)
+{
+	struct mpt__finding **p = &r->findings;
+	while (*p) {
+		struct mpt__finding *f = *p;
+		if (f->kind < MPT__K_COUNT && (allow & (1u << f->kind))) {
+			*p = f->next;
+			free(f->process);
+			free(f->message);
+			free(f->detail);
+			free(f);
+		} else {
+			p = &f->next;
+		}
+	}
+}
+
+static void verdict(struct run *R, struct slot *s, struct mpt__result *r)
+{
+	const struct mpt__job *job = &R->jobs[s->job];
+	int st = s->status;
+	char sig[16];
+	if (s->timed_out) {
+		char *msg = mpt__xasprintf(
+			"the test ran past its %.3g s timeout; its process tree was killed",
+			(double)job->timeout_ns / 1e9);
+		mpt__result_add(r, MPT__K_TIMEOUT, s->leader, "p0", msg,
+				"Raise .timeout_ms or --timeout if the test is just slow; "
+				"otherwise look for a wait that never ends.");
+		free(msg);
+	} else if (s->interrupted) {
+		r->status = MPT__ERROR;
+		r->reason = mpt__xasprintf("interrupted by %s; the tree was killed",
+					   mpt__signal_name(s->interrupted, sig));
+	} else if (s->abandoned) {
+		r->status = MPT__ERROR;
+		r->reason = mpt__xstrdup("the test leader could not be killed");
+	} else if (WIFSIGNALED(st)) {
+		char *msg = mpt__xasprintf("the test leader was killed by %s%s",
+					   mpt__signal_name(WTERMSIG(st), sig),
+					   WCOREDUMP(st) ? " (core dumped)" : "");
+		mpt__result_add(r, MPT__K_CRASH, s->leader, "p0", msg,
+				"Run it under a debugger or --valgrind to see where.");
+		free(msg);
+	} else if (WIFEXITED(st) && WEXITSTATUS(st) != 0 && r->status != MPT__ERROR &&
+		   !has_kind_from(r, MPT__K_ASSERTION, s->leader)) {
+		char *msg = mpt__xasprintf("%s exited with status %d",
+					   job->argv ? job->argv[0] : "the test leader",
+					   WEXITSTATUS(st));
+		mpt__result_add(r, MPT__K_EXIT_STATUS, s->leader, "p0", msg, NULL);
+		free(msg);
+	}
+	apply_allow(r, job->allow | R->cfg->allow);
+	if (r->status == MPT__ERROR)
+		return;
+	if (r->findings)
+		r->status = MPT__FAIL;
+	else if (r->reason && !(WIFEXITED(st) && atomic_load(&s->region->body_done)))
+		r->status = MPT__SKIP;
+	else
+		r->status = MPT__PASS;
+}
+
+static void finish(struct run *R, struct slot *s)
+{
+	const struct mpt__job *job = &R->jobs[s->job];
+	struct mpt__result *r = &R->results[s->job];
+	r->name = mpt__xstrdup(job->name);
+	r->seed = R->cfg->seed;
+	r->duration_ms = (double)(s->end - s->start) / 1e6;
+	add_region_records(r, s->region);
+	add_leaked(R, s, r);
+	while (drain(s, SIZE_MAX) > 0 && s->outfd >= 0)
+		break; /* all writers are dead: this reads to EOF or EAGAIN */
+	if (s->outfd >= 0)
+		close(s->outfd);
+	verdict(R, s, r);
+	if (s->tail_len) {
+		r->output = s->tail;
+		r->output_len = s->tail_len;
+		r->output_dropped = s->dropped;
+		s->tail = NULL;
+	}
+	free(s->tail);
+	mpt__region_free(s->region);
+	*s = (struct slot){.outfd = -1};
+	R->nbusy--;
+	R->done++;
+
+	switch (r->status) {
+	case MPT__PASS: R->sum.passed++; break;
+	case MPT__FAIL: R->sum.failed++; break;
+	case MPT__SKIP: R->sum.skipped++; break;
+	default: R->sum.errors++;
+	}
+	if (R->cfg->tap)
+		mpt__tap_result(stdout, ++R->tap_number, r);
+	else
+		mpt__human_result(&R->human, r);
+	/* Output is kept only where a report shows it: failures. */
+	if (r->status == MPT__PASS || r->status == MPT__SKIP)
+		mpt__result_free_output(r);
+}
+
+static void finish_skipped(struct run *R, size_t j)
+{
+	struct mpt__result *r = &R->results[j];
+	r->name = mpt__xstrdup(R->jobs[j].name);
+	r->seed = R->cfg->seed;
+	r->status = MPT__SKIP;
+	r->reason = mpt__xstrdup("disabled (.skip)");
+	R->sum.skipped++;
+	R->done++;
+	if (R->cfg->tap)
+		mpt__tap_result(stdout, ++R->tap_number, r);
+	else
+		mpt__human_result(&R->human, r);
+}
+
+static void finish_error(struct run *R, size_t j, const char *what, int err)
+{
+	struct mpt__result *r = &R->results[j];
+	r->name = mpt__xstrdup(R->jobs[j].name);
+	r->seed = R->cfg->seed;
+	r->status = MPT__ERROR;
+	r->reason = mpt__xasprintf("%s: %s", what, strerror(err));
+	R->sum.errors++;
+	R->done++;
+	R->internal_error = 1;
+	if (R->cfg->tap)
+		mpt__tap_result(stdout, ++R->tap_number, r);
+	else
+		mpt__human_result(&R->human, r);
+}
+
+/* ---- starting a test ----------------------------------------------------- */
+
+static void start(struct run *R, size_t j)
+{
+	const struct mpt__job *job = &R->jobs[j];
+	if (job->skip) {
+		finish_skipped(R, j);
+		return;
+	}
+	struct slot *s = NULL;
+	for (int i = 0; i < R->nslots; i++)
+		if (!R->slots[i].busy) {
+			s = &R->slots[i];
+			break;
+		}
+	*s = (struct slot){.outfd = -1, .job = j, .token = ++R->tokens};
+	s->region = mpt__region_new(s->token);
+	if (!s->region) {
+		finish_error(R, j, "cannot create the session region", errno);
+		return;
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		int e = errno;
+		mpt__region_free(s->region);
+		finish_error(R, j, "cannot create the output pipe", e);
+		return;
+	}
+	/* A large pipe means fewer wakeups for chatty tests; optional. */
+	fcntl(p[0], F_SETPIPE_SZ, 1 << 20);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	s->outfd = p[0];
+	s->busy = 1;
+	s->start = mpt__now_ns();
+	s->deadline = s->start + job->timeout_ns;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		mpt__region_free(s->region);
+		*s = (struct slot){.outfd = -1};
+		finish_error(R, j, "cannot fork the test leader", e);
+		return;
+	}
+	if (pid == 0)
+		leader_main(R, s, p[1]);
+	close(p[1]);
+	setpgid(pid, pid); /* both sides, so neither races the other */
+	s->leader = pid;
+	R->nbusy++;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static void on_signals(struct run *R)
+{
+	struct signalfd_siginfo si;
+	while (read(R->sigfd, &si, sizeof si) == sizeof si) {
+		if (si.ssi_signo != SIGCHLD && !R->interrupted)
+			R->interrupted = (int)si.ssi_signo;
+	}
+	reap_all(R);
+}
+
+static int poll_timeout_ms(struct run *R)
+{
+	int64_t now = mpt__now_ns(), best = -1;
+	for (int i = 0; i < R->nslots; i++) {
+		struct slot *s = &R->slots[i];
+		if (!s->busy || s->reaped)
+			continue;
+		int64_t d = s->timed_out ? s->deadline + KILL_GRACE_NS : s->deadline;
+		int64_t left = d > now ? d - now : 0;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	if (best < 0)
+		return -1;
+	int64_t ms = (best + 999999) / 1000000;
+	return ms > 60000 ? 60000 : (int)ms;
+}
+
+static void check_deadlines(struct run *R)
+{
+	int64_t now = mpt__now_ns();
+	for (int i = 0; i < R->nslots; i++) {
+		struct slot *s = &R->slots[i];
+		if (!s->busy || s->reaped)
+			continue;
+		if (!s->timed_out && !s->interrupted &&
+		    (now >= s->deadline || R->interrupted)) {
+			s->timed_out = !R->interrupted;
+			s->interrupted = R->interrupted;
+			if (R->interrupted)
+				s->deadline = now; /* grace counts from now */
+			kill_tree_now(R, s);
+			mpt__contain_kill(R->contain, i, s->token, s->leader,
+					  on_reap, R);
+		} else if (now >= s->deadline + KILL_GRACE_NS) {
+			/* Unkillable (stuck in the kernel): give up on it so
+			 * the run still ends. */
+			s->abandoned = 1;
+			s->reaped = 1;
+			s->end = now;
+		}
+	}
+}
+
+static void loop(struct run *R)
+{
+	struct pollfd *pfd = mpt__xcalloc((size_t)R->nslots + 1, sizeof *pfd);
+	int *which = mpt__xcalloc((size_t)R->nslots + 1, sizeof *which);
+	while (R->next < R->n || R->nbusy > 0) {
+		for (int i = 0; i < R->nslots; i++)
+			if (R->slots[i].busy && R->slots[i].reaped)
+				finish(R, &R->slots[i]);
+		while (!R->interrupted && R->nbusy < R->nslots && R->next < R->n)
+			start(R, R->next++);
+		if (R->interrupted && R->nbusy == 0) {
+			char sig[16];
+			for (; R->next < R->n; R->next++) {
+				struct mpt__result *r = &R->results[R->next];
+				r->name = mpt__xstrdup(R->jobs[R->next].name);
+				r->status = MPT__ERROR;
+				r->reason = mpt__xasprintf("not run: interrupted by %s",
+							   mpt__signal_name(R->interrupted, sig));
+				R->sum.errors++;
+			}
+		}
+		if (R->nbusy == 0)
+			continue;
+		int n = 0;
+		pfd[n++] = (struct pollfd){.fd = R->sigfd, .events = POLLIN};
+		for (int i = 0; i < R->nslots; i++)
+			if (R->slots[i].busy && R->slots[i].outfd >= 0) {
+				which[n] = i;
+				pfd[n++] = (struct pollfd){.fd = R->slots[i].outfd,
+							   .events = POLLIN};
+			}
+		if (R->human.tty && !R->cfg->tap) {
+			const char *name = NULL;
+			for (int i = 0; i < R->nslots && !name; i++)
+				if (R->slots[i].busy)
+					name = R->jobs[R->slots[i].job].name;
+			mpt__human_progress(&R->human, R->done, R->n,
+					    (size_t)R->nbusy, name);
+		}
+		int r = poll(pfd, (nfds_t)n, poll_timeout_ms(R));
+		if (r < 0 && errno != EINTR)
+			break;
+		for (int k = 1; k < n; k++)
+			if (pfd[k].revents)
+				drain(&R->slots[which[k]], READ_BUDGET);
+		if (pfd[0].revents)
+			on_signals(R);
+		check_deadlines(R);
+	}
+	free(pfd);
+	free(which);
+}
+
+static int write_reports(struct run *R)
+{
+	struct mpt__report_set set = {R->results, R->n, R->sum,
+				      R->cfg->suite_name};
+	int rc = 0;
+	if (R->cfg->json && mpt__write_atomic(R->cfg->json, mpt__report_json, &set) < 0) {
+		fprintf(stderr, "%s: cannot write %s — %s\n", R->cfg->prog,
+			R->cfg->json, strerror(errno));
+		rc = -1;
+	}
+	if (R->cfg->junit && mpt__write_atomic(R->cfg->junit, mpt__report_junit, &set) < 0) {
+		fprintf(stderr, "%s: cannot write %s — %s\n", R->cfg->prog,
+			R->cfg->junit, strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
+int mpt__run(const struct mpt__config *cfg, struct mpt__job *jobs, size_t n)
+{
+	struct run R = {.cfg = cfg, .jobs = jobs, .n = n, .sigfd = -1};
+	R.self = getpid();
+	R.nslots = cfg->jobs > 0 ? cfg->jobs : 1;
+	if ((size_t)R.nslots > n && n > 0)
+		R.nslots = (int)n;
+	R.slots = mpt__xcalloc((size_t)R.nslots, sizeof *R.slots);
+	for (int i = 0; i < R.nslots; i++)
+		R.slots[i].outfd = -1;
+	R.results = mpt__xcalloc(n ? n : 1, sizeof *R.results);
+	R.human = (struct mpt__human){.f = stdout, .tty = isatty(1) && !cfg->quiet,
+				      .verbose = cfg->verbose, .quiet = cfg->quiet};
+
+	int old_subreaper = 0;
+	prctl(PR_GET_CHILD_SUBREAPER, &old_subreaper);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	sigset_t set, oldset;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &oldset);
+	struct sigaction ign = {.sa_handler = SIG_IGN}, oldpipe;
+	sigaction(SIGPIPE, &ign, &oldpipe);
+	R.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	R.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (R.sigfd < 0 || R.devnull < 0) {
+		fprintf(stderr, "%s: cannot set up the runner — %s\n", cfg->prog,
+			strerror(errno));
+		return cfg->exit_internal;
+	}
+	R.contain = mpt__contain_new(R.nslots, cfg->no_cgroup);
+	if (getenv("MPT_DEBUG"))
+		fprintf(stderr, "%s: containment: %s\n", cfg->prog,
+			mpt__contain_uses_cgroup(R.contain) ? "cgroup v2" : "subreaper");
+
+	if (cfg->tap)
+		mpt__tap_plan(stdout, n);
+	loop(&R);
+	reap_all(&R);
+	if (!cfg->tap)
+		mpt__human_summary(&R.human, &R.sum);
+	else
+		printf("# %zu passed, %zu failed%s\n", R.sum.passed,
+		       R.sum.failed + R.sum.errors, R.sum.skipped ? ", some skipped" : "");
+	fflush(stdout);
+	int rep = write_reports(&R);
+
+	mpt__contain_free(R.contain);
+	close(R.sigfd);
+	close(R.devnull);
+	sigaction(SIGPIPE, &oldpipe, NULL);
+	sigprocmask(SIG_SETMASK, &oldset, NULL);
+	prctl(PR_SET_CHILD_SUBREAPER, old_subreaper);
+	for (size_t i = 0; i < n; i++)
+		mpt__result_clear(&R.results[i]);
+	free(R.results);
+	free(R.slots);
+
+	if (R.interrupted) {
+		fprintf(stderr, "%s: interrupted by %s; running tests were killed\n",
+			cfg->prog, strsignal(R.interrupted));
+		return 1;
+	}
+	if (R.internal_error || rep < 0)
+		return cfg->exit_internal;
+	if (R.sum.errors)
+		return cfg->exit_error;
+	return R.sum.failed ? 1 : 0;
+}

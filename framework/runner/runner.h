@@ -1,0 +1,37 @@
+/* The runner: runs jobs (API tests or a program) each in its own contained
+ * process tree, -j at a time, from one single-threaded event loop. */
+#ifndef MPT_RUNNER_H
+#define MPT_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mpt_test;
+
+struct mpt__job {
+	char *name;                  /* "suite/name" or the program's name */
+	const struct mpt_test *test; /* an API test, or NULL */
+	char **argv;                 /* a program to exec (mpt-run), or NULL */
+	int64_t timeout_ns;          /* already scaled by the multiplier */
+	unsigned allow;              /* MPT_ALLOW_* bits of the test */
+	int skip;                    /* listed but not run */
+};
+
+struct mpt__config {
+	const char *prog;            /* our name, for messages */
+	const char *suite_name;      /* the JUnit testsuite name */
+	int jobs;
+	int tap, quiet, verbose;
+	const char *json, *junit;
+	unsigned allow;              /* MPT_ALLOW_* bits for the whole run */
+	unsigned long long seed;
+	int exit_internal;           /* 99 for test programs, 3 for mpt-run */
+	int exit_error;              /* when a test could not run at all */
+	int inherit_stdin;           /* mpt-run: the program reads our stdin */
+	int no_cgroup;               /* force the fallback containment */
+};
+
+/* Runs the jobs and writes the reports; returns the exit code. */
+int mpt__run(const struct mpt__config *cfg, struct mpt__job *jobs, size_t n);
+
+#endif

@@ -1,0 +1,557 @@
+/* The runner's selftests: real test programs and real commands run through
+ * the real runner; every verdict, report format and option is asserted
+ * from what the runner printed and wrote. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char *prog(const char *name)
+{
+	char *p;
+	if (asprintf(&p, "%s/selftests/progs/%s", builddir(), name) < 0)
+		abort();
+	return p;
+}
+
+static char *mpt_run(void)
+{
+	return path_in(builddir(), "mpt-run");
+}
+
+static char *opt(const char *name, const char *value)
+{
+	char *p;
+	if (asprintf(&p, "%s=%s", name, value) < 0)
+		abort();
+	return p;
+}
+
+static void assert_contains(const char *hay, const char *needle, int line)
+{
+	ck_assert_msg(hay && strstr(hay, needle), "line %d: expected \"%s\" in:\n%s",
+		      line, needle, hay ? hay : "(null)");
+}
+#define ASSERT_CONTAINS(hay, needle) assert_contains((hay), (needle), __LINE__)
+
+/* ---- verdicts, through the JSON report --------------------------------- */
+
+static json_object *verdicts_report(int no_cgroup, struct run_result *out)
+{
+	const char *dir = scratch();
+	char *json = path_in(dir, no_cgroup ? "v-fallback.json" : "v.json");
+	char *pidfile = path_in(dir, no_cgroup ? "daemon-fb.pid" : "daemon.pid");
+	char *env[] = {opt("MPT_SELFTEST_PIDFILE", pidfile),
+		       no_cgroup ? "MPT_NO_CGROUP=1" : "MPT_SELFTEST_X=1", NULL};
+	char *argv[] = {prog("verdicts"), opt("--json", json), NULL};
+	*out = run_cmd(argv, env, 60);
+	json_object *rep = json_load(json);
+	ck_assert_msg(rep != NULL, "no JSON report; stdout:\n%s\nstderr:\n%s", out->out, out->err);
+	int daemon = read_int_file(pidfile);
+	ck_assert_int_gt(daemon, 1);
+	ck_assert_msg(!alive(daemon), "the setsid daemon %d survived its test", daemon);
+	return rep;
+}
+
+static void check_status(json_object *rep, const char *name, const char *status)
+{
+	json_object *t = json_test(rep, name);
+	ck_assert_msg(t != NULL, "%s missing from the report", name);
+	ck_assert_str_eq(json_str(t, "status"), status);
+}
+
+static json_object *only_finding(json_object *rep, const char *name, const char *kind,
+				 const char *process)
+{
+	json_object *t = json_test(rep, name);
+	ck_assert_msg(t != NULL, "%s missing from the report", name);
+	ck_assert_str_eq(json_str(t, "status"), "fail");
+	json_object *f = json_finding(t, kind);
+	ck_assert_msg(f != NULL, "%s has no %s finding", name, kind);
+	if (process)
+		ck_assert_str_eq(json_str(f, "process"), process);
+	ck_assert_int_gt(json_int(f, "pid"), 1);
+	return f;
+}
+
+START_TEST(verdicts_every_kind)
+{
+	struct run_result r;
+	json_object *rep = verdicts_report(0, &r);
+	ck_assert_int_eq(r.status, 1);
+
+	check_status(rep, "verdict/pass", "pass");
+	check_status(rep, "verdict/wait_exited_ok", "pass");
+	check_status(rep, "verdict/wait_signaled_ok", "pass");
+	check_status(rep, "verdict/leak_allowed", "pass");
+	check_status(rep, "verdict/process_ids", "pass");
+	ck_assert_int_eq(json_count_kind(json_test(rep, "verdict/pass"), "assertion"), 0);
+
+	json_object *f = only_finding(rep, "verdict/assert_eq_fails", "assertion", "p0");
+	ASSERT_CONTAINS(json_str(f, "message"), "verdicts.c:");
+	ASSERT_CONTAINS(json_str(f, "message"), "MPT_ASSERT_EQ(three, 4)");
+	ASSERT_CONTAINS(json_str(f, "message"), "3 == 4");
+
+	f = only_finding(rep, "verdict/assert_str_fails", "assertion", "p0");
+	ASSERT_CONTAINS(json_str(f, "message"), "\"parent\" != \"child\"");
+	f = only_finding(rep, "verdict/assert_ok_fails", "assertion", "p0");
+	ASSERT_CONTAINS(json_str(f, "message"), "ENOENT");
+	ASSERT_CONTAINS(json_str(f, "message"), "No such file or directory");
+
+	f = only_finding(rep, "verdict/crash", "crash", "p0");
+	ASSERT_CONTAINS(json_str(f, "message"), "SIGSEGV");
+
+	/* The child's failure, though its parent ignored its status. */
+	f = only_finding(rep, "verdict/child_assert", "assertion", "p0.1");
+	ASSERT_CONTAINS(json_str(f, "message"), "verdicts.c:46");
+	f = only_finding(rep, "verdict/grandchild_assert", "assertion", "p0.1.1");
+	ASSERT_CONTAINS(json_str(f, "message"), "MPT_ASSERT(q != 0)");
+
+	f = only_finding(rep, "verdict/timeout", "timeout", "p0");
+	ASSERT_CONTAINS(json_str(f, "message"), "0.3 s");
+	ck_assert_int_eq(json_count_kind(json_test(rep, "verdict/timeout"), "crash"), 0);
+
+	f = only_finding(rep, "verdict/wait_exited_wrong", "assertion", "p0");
+	ASSERT_CONTAINS(json_str(f, "message"), "SIGABRT");
+	f = only_finding(rep, "verdict/exit_status", "exit-status", "p0");
+	ASSERT_CONTAINS(json_str(f, "message"), "status 7");
+
+	check_status(rep, "verdict/skipped", "skip");
+	ck_assert_str_eq(json_str(json_test(rep, "verdict/skipped"), "reason"), "needs a second machine");
+	check_status(rep, "verdict/disabled", "skip");
+
+	f = only_finding(rep, "verdict/leaks_daemon", "leaked-process", "p0.1.1");
+	ck_assert_int_eq(json_count_kind(json_test(rep, "verdict/leaks_daemon"), "leaked-process"), 1);
+
+	json_object *t = json_test(rep, "verdict/ugly_output");
+	ASSERT_CONTAINS(json_str(t, "output"), "]]>");
+	ASSERT_CONTAINS(json_str(t, "output"), "\x1b[31m");
+
+	json_object *sum;
+	ck_assert(json_object_object_get_ex(rep, "summary", &sum));
+	ck_assert_int_eq(json_int(sum, "passed"), 5);
+	ck_assert_int_eq(json_int(sum, "failed"), 11);
+	ck_assert_int_eq(json_int(sum, "skipped"), 2);
+	ck_assert_int_eq(json_int(sum, "errors"), 0);
+	ck_assert_int_eq(json_int(rep, "mptest"), 1);
+
+	/* The human report ends with the closing count. */
+	ASSERT_CONTAINS(r.out, "\n5 passed, 11 failed, 2 skipped\n");
+	json_object_put(rep);
+	run_free(&r);
+}
+END_TEST
+
+/* The same containment guarantees without cgroups: subreaper + tokens. */
+START_TEST(verdicts_fallback_containment)
+{
+	struct run_result r;
+	json_object *rep = verdicts_report(1, &r);
+	only_finding(rep, "verdict/leaks_daemon", "leaked-process", "p0.1.1");
+	only_finding(rep, "verdict/child_assert", "assertion", "p0.1");
+	only_finding(rep, "verdict/timeout", "timeout", "p0");
+	check_status(rep, "verdict/leak_allowed", "pass");
+	json_object_put(rep);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(run_level_allow)
+{
+	char *json = path_in(scratch(), "allow.json");
+	char *argv[] = {prog("verdicts"), "--filter=verdict/leak*", "--allow=leaked-process",
+			opt("--json", json), NULL};
+	struct run_result r = run_cmd(argv, NULL, 30);
+	ck_assert_int_eq(r.status, 0);
+	json_object *rep = json_load(json);
+	check_status(rep, "verdict/leaks_daemon", "pass");
+	json_object_put(rep);
+	run_free(&r);
+}
+END_TEST
+
+/* ---- report formats ------------------------------------------------------ */
+
+START_TEST(junit_valid_whatever_was_printed)
+{
+	const char *xmllint = getenv("XMLLINT");
+	if (!xmllint || !*xmllint)
+		xmllint = "xmllint";
+	char *xml = path_in(scratch(), "report.xml");
+	char *argv[] = {prog("verdicts"), opt("--junit", xml), NULL};
+	struct run_result r = run_cmd(argv, NULL, 60);
+	ck_assert_int_eq(r.status, 1);
+	char *schema = path_in(srcdir(), "selftests/junit.xsd");
+	char *lint[] = {(char *)xmllint, "--noout", "--schema", schema, xml, NULL};
+	struct run_result v = run_cmd(lint, NULL, 30);
+	ck_assert_msg(v.status == 0, "xmllint: %s", v.err);
+	FILE *f = fopen(xml, "r");
+	char buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	ASSERT_CONTAINS(buf, "]]&gt;");
+	ASSERT_CONTAINS(buf, "tests=\"18\" failures=\"11\" errors=\"0\" skipped=\"2\"");
+	ASSERT_CONTAINS(buf, "<testcase classname=\"verdict\" name=\"child_assert\"");
+	ASSERT_CONTAINS(buf, "type=\"assertion\"");
+	run_free(&r);
+	run_free(&v);
+}
+END_TEST
+
+START_TEST(tap_plan_and_lines)
+{
+	char *argv[] = {prog("verdicts"), "--tap", NULL};
+	struct run_result r = run_cmd(argv, NULL, 60);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strncmp(r.out, "TAP version 14\n1..18\n", 21) == 0, "%s", r.out);
+	ck_assert_int_eq(count_str(r.out, "\nnot ok "), 11);
+	ck_assert_int_eq(count_str(r.out, "\nok "), 7);
+	ck_assert_int_eq(count_str(r.out, " # SKIP "), 2);
+	ASSERT_CONTAINS(r.out, "    - kind: assertion\n      pid: ");
+	ASSERT_CONTAINS(r.out, "      process: p0.1\n");
+	run_free(&r);
+}
+END_TEST
+
+/* Automake's own tap-driver.sh accepts the stream (with --ignore-exit, since
+ * a run with failures exits 1, which the driver would count once more). */
+START_TEST(tap_driver_accepts)
+{
+	char *driver = path_in(srcdir(), "build-aux/tap-driver.sh");
+	char *log = path_in(scratch(), "tap.log"), *trs = path_in(scratch(), "tap.trs");
+	char *cmd;
+	if (asprintf(&cmd, "AM_TAP_AWK=awk sh '%s' --test-name verdicts --log-file '%s' "
+		     "--trs-file '%s' --color-tests no --enable-hard-errors yes "
+		     "--expect-failure no --ignore-exit -- '%s' --tap", driver, log, trs,
+		     prog("verdicts")) < 0)
+		abort();
+	char *argv[] = {"sh", "-c", cmd, NULL};
+	struct run_result r = run_cmd(argv, NULL, 60);
+	ASSERT_CONTAINS(r.out, "PASS: verdicts 1 - verdict/pass");
+	ASSERT_CONTAINS(r.out, "FAIL: verdicts 6 - verdict/child_assert");
+	ASSERT_CONTAINS(r.out, "SKIP: verdicts 13 - verdict/skipped");
+	ck_assert_int_eq(count_str(r.out, "ERROR:"), 0);
+	run_free(&r);
+}
+END_TEST
+
+/* ---- selection: list, filter, shards, repeat ----------------------------- */
+
+static int lines(const char *s)
+{
+	return count_str(s, "\n");
+}
+
+START_TEST(list_and_filter)
+{
+	char *all[] = {prog("verdicts"), "--list", NULL};
+	struct run_result r = run_cmd(all, NULL, 10);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_int_eq(lines(r.out), 18);
+	ck_assert_msg(strncmp(r.out, "verdict/pass\nverdict/assert_eq_fails\n", 37) == 0,
+		      "definition order expected:\n%s", r.out);
+	char *some[] = {prog("verdicts"), "--list", "--filter=verdict/wait_*", NULL};
+	struct run_result s = run_cmd(some, NULL, 10);
+	ck_assert_str_eq(s.out, "verdict/wait_exited_ok\nverdict/wait_exited_wrong\n"
+				"verdict/wait_signaled_ok\n");
+	run_free(&r);
+	run_free(&s);
+}
+END_TEST
+
+START_TEST(shards_partition_the_tests)
+{
+	char *listing[3];
+	int total = 0;
+	for (int k = 1; k <= 3; k++) {
+		char shard[32];
+		snprintf(shard, sizeof shard, "--shard=%d/3", k);
+		char *argv[] = {prog("verdicts"), "--list", shard, NULL};
+		struct run_result r = run_cmd(argv, NULL, 10);
+		ck_assert_int_eq(r.status, 0);
+		total += lines(r.out);
+		listing[k - 1] = r.out;
+	}
+	ck_assert_int_eq(total, 18);
+	/* Disjoint: no name of shard 1 is in shard 2 or 3. */
+	for (char *name = strtok(strdup(listing[0]), "\n"); name; name = strtok(NULL, "\n")) {
+		char line[256];
+		snprintf(line, sizeof line, "%s\n", name);
+		ck_assert_ptr_null(strstr(listing[1], line));
+		ck_assert_ptr_null(strstr(listing[2], line));
+	}
+	/* Bazel's variables pick the same shard, 0-based, and touch the file. */
+	char *status = path_in(scratch(), "shard-status");
+	char *env[] = {"TEST_TOTAL_SHARDS=3", "TEST_SHARD_INDEX=1",
+		       opt("TEST_SHARD_STATUS_FILE", status), NULL};
+	char *argv[] = {prog("verdicts"), "--list", NULL};
+	struct run_result b = run_cmd(argv, env, 10);
+	ck_assert_str_eq(b.out, listing[1]);
+	ck_assert_int_eq(access(status, F_OK), 0);
+	run_free(&b);
+}
+END_TEST
+
+START_TEST(repeat_runs_each_test_n_times)
+{
+	char *json = path_in(scratch(), "repeat.json");
+	char *argv[] = {prog("verdicts"), "--filter=verdict/pass", "--repeat=3",
+			opt("--json", json), NULL};
+	struct run_result r = run_cmd(argv, NULL, 30);
+	ck_assert_int_eq(r.status, 0);
+	json_object *rep = json_load(json), *tests;
+	ck_assert(json_object_object_get_ex(rep, "tests", &tests));
+	ck_assert_int_eq(json_object_array_length(tests), 3);
+	ASSERT_CONTAINS(r.out, "3 passed, 0 failed");
+	json_object_put(rep);
+	run_free(&r);
+}
+END_TEST
+
+/* ---- -j: the two sleepy tests can only pass when they overlap ------------- */
+
+START_TEST(jobs_run_tests_at_once)
+{
+	char *dir = path_in(scratch(), "meet-j2");
+	mkdir(dir, 0755);
+	char *env[] = {opt("MPT_SELFTEST_DIR", dir), NULL};
+	char *argv[] = {prog("sleepy"), "-j", "2", NULL};
+	struct run_result r = run_cmd(argv, env, 30);
+	ck_assert_msg(r.status == 0, "%s", r.out);
+	ASSERT_CONTAINS(r.out, "2 passed, 0 failed");
+	run_free(&r);
+
+	/* One at a time, each waits for the other in vain: both time out. */
+	char *dir1 = path_in(scratch(), "meet-j1");
+	mkdir(dir1, 0755);
+	char *env1[] = {opt("MPT_SELFTEST_DIR", dir1), "MPT_TIMEOUT_MULTIPLIER=0.2", NULL};
+	char *argv1[] = {prog("sleepy"), "-j1", NULL};
+	struct run_result s = run_cmd(argv1, env1, 30);
+	ck_assert_int_eq(s.status, 1);
+	ck_assert_int_eq(count_str(s.out, "timeout in p0"), 2);
+	run_free(&s);
+}
+END_TEST
+
+START_TEST(timeout_multiplier_scales)
+{
+	char *json = path_in(scratch(), "mult.json");
+	char *env[] = {"MPT_TIMEOUT_MULTIPLIER=2", NULL};
+	char *argv[] = {prog("verdicts"), "--filter=verdict/timeout", opt("--json", json), NULL};
+	struct run_result r = run_cmd(argv, env, 30);
+	ck_assert_int_eq(r.status, 1);
+	json_object *rep = json_load(json);
+	json_object *t = json_test(rep, "verdict/timeout");
+	ASSERT_CONTAINS(json_str(json_finding(t, "timeout"), "message"), "0.6 s");
+	json_object *d;
+	ck_assert(json_object_object_get_ex(t, "duration_ms", &d));
+	ck_assert_double_ge(json_object_get_double(d), 590.0);
+	json_object_put(rep);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(own_main_calls_mpt_main)
+{
+	char *argv[] = {prog("ownmain"), NULL};
+	struct run_result r = run_cmd(argv, NULL, 10);
+	ck_assert_int_eq(r.status, 0);
+	ASSERT_CONTAINS(r.out, "PASS  ownmain/sees_setup");
+	run_free(&r);
+}
+END_TEST
+
+/* 100 MB of output: the run finishes and keeps only a bounded tail. */
+START_TEST(huge_output_bounded_tail)
+{
+	char *json = path_in(scratch(), "noisy.json");
+	char *argv[] = {prog("noisy"), opt("--json", json), NULL};
+	struct run_result r = run_cmd(argv, NULL, 120);
+	ck_assert_int_eq(r.status, 1);
+	json_object *rep = json_load(json);
+	json_object *t = json_test(rep, "noisy/hundred_mb_then_fail");
+	const char *out = json_str(t, "output");
+	ck_assert_ptr_nonnull(out);
+	ck_assert_uint_le(strlen(out), 2 * 65536);
+	ASSERT_CONTAINS(out, "the last line\n");
+	ASSERT_CONTAINS(r.out, "earlier bytes dropped");
+	check_status(rep, "noisy/quiet_pass", "pass");
+	json_object_put(rep);
+	run_free(&r);
+}
+END_TEST
+
+/* ---- bad usage: one line, exit 2 ------------------------------------------ */
+
+static void bad_usage(char *const argv[], char *const env[], const char *token,
+		      const char *expected)
+{
+	struct run_result r = run_cmd(argv, env, 10);
+	ck_assert_msg(r.status == 2, "%s: exit %d, stderr %s", token, r.status, r.err);
+	ck_assert_int_eq(lines(r.err), 1);
+	ASSERT_CONTAINS(r.err, token);
+	ASSERT_CONTAINS(r.err, expected);
+	ck_assert_str_eq(r.out, "");
+	run_free(&r);
+}
+
+START_TEST(bad_usage_exits_2)
+{
+	char *v = prog("verdicts"), *m = mpt_run();
+	bad_usage((char *[]){v, "--timeout=abc", NULL}, NULL, "--timeout=abc", "duration");
+	bad_usage((char *[]){v, "--timeout=-3s", NULL}, NULL, "--timeout=-3s", "duration");
+	bad_usage((char *[]){v, "--allow=zombies", NULL}, NULL, "--allow=zombies",
+		  "unknown finding kind");
+	bad_usage((char *[]){v, "--shard=4/3", NULL}, NULL, "--shard=4/3", "K/N");
+	bad_usage((char *[]){v, "-j", "0", NULL}, NULL, "-j", "job count");
+	bad_usage((char *[]){v, "--repeat=x", NULL}, NULL, "--repeat=x", "repeat count");
+	bad_usage((char *[]){v, "--frobnicate", NULL}, NULL, "--frobnicate", "unknown option");
+	bad_usage((char *[]){v, "stray", NULL}, NULL, "stray", "unexpected argument");
+	bad_usage((char *[]){v, NULL}, (char *[]){"MPT_TIMEOUT_MULTIPLIER=fast", NULL},
+		  "MPT_TIMEOUT_MULTIPLIER", "positive number");
+	bad_usage((char *[]){m, NULL}, NULL, "PROGRAM", "mpt-run [OPTIONS] -- PROGRAM");
+	bad_usage((char *[]){m, "--json", "--", "true", NULL}, NULL, "--json", "--option=VALUE");
+	bad_usage((char *[]){m, "--inject=read:error=EINTR", "--", "true", NULL}, NULL,
+		  "--inject", "not available yet");
+}
+END_TEST
+
+/* ---- mpt-run ------------------------------------------------------------- */
+
+static json_object *mpt_run_json(char **args, int nargs, int want_status, struct run_result *r)
+{
+	static int seq;
+	char name[32];
+	snprintf(name, sizeof name, "run%d.json", seq++);
+	char *json = path_in(scratch(), name);
+	char **argv = calloc((size_t)nargs + 4, sizeof *argv);
+	argv[0] = mpt_run();
+	argv[1] = opt("--json", json);
+	argv[2] = "--";
+	for (int i = 0; i < nargs; i++)
+		argv[3 + i] = args[i];
+	*r = run_cmd(argv, NULL, 30);
+	ck_assert_msg(r->status == want_status, "exit %d, wanted %d\n%s%s", r->status,
+		      want_status, r->out, r->err);
+	json_object *rep = json_load(json);
+	ck_assert_ptr_nonnull(rep);
+	return rep;
+}
+
+START_TEST(mpt_run_verdicts)
+{
+	struct run_result r;
+	json_object *rep = mpt_run_json((char *[]){"true"}, 1, 0, &r);
+	check_status(rep, "true", "pass");
+	ASSERT_CONTAINS(r.out, "1 passed, 0 failed");
+
+	rep = mpt_run_json((char *[]){"false"}, 1, 1, &r);
+	ASSERT_CONTAINS(json_str(only_finding(rep, "false", "exit-status", "p0"), "message"),
+			"status 1");
+
+	rep = mpt_run_json((char *[]){"sh", "-c", "kill -SEGV $$"}, 3, 1, &r);
+	ASSERT_CONTAINS(json_str(only_finding(rep, "sh", "crash", "p0"), "message"), "SIGSEGV");
+
+	rep = mpt_run_json((char *[]){"/nonexistent/program"}, 1, 2, &r);
+	check_status(rep, "program", "error");
+	ASSERT_CONTAINS(json_str(json_test(rep, "program"), "reason"), "No such file");
+}
+END_TEST
+
+START_TEST(mpt_run_timeout_and_leak)
+{
+	char *json = path_in(scratch(), "run-timeout.json");
+	char *argv[] = {mpt_run(), "--timeout=200ms", opt("--json", json), "--", "sleep", "30", NULL};
+	struct run_result r = run_cmd(argv, NULL, 10);
+	ck_assert_int_eq(r.status, 1);
+	json_object *rep = json_load(json);
+	only_finding(rep, "sleep", "timeout", "p0");
+	ck_assert_double_lt(r.seconds, 5.0);
+	run_free(&r);
+
+	char *pidfile = path_in(scratch(), "run-daemon.pid");
+	char *script;
+	if (asprintf(&script, "setsid sleep 300 & echo $! > '%s'", pidfile) < 0)
+		abort();
+	struct run_result s;
+	rep = mpt_run_json((char *[]){"sh", "-c", script}, 3, 1, &s);
+	json_object *f = only_finding(rep, "sh", "leaked-process", NULL);
+	int daemon = read_int_file(pidfile);
+	ck_assert_int_eq(json_int(f, "pid"), daemon);
+	ck_assert(!alive(daemon));
+}
+END_TEST
+
+/* SIGTERM to the runner: running tests are killed, reports still written. */
+START_TEST(interrupted_runner_kills_and_reports)
+{
+	char *json = path_in(scratch(), "interrupted.json");
+	char *pidfile = path_in(scratch(), "int.pid");
+	char *script;
+	if (asprintf(&script, "echo $$ > '%s'; sleep 300", pidfile) < 0)
+		abort();
+	pid_t p = fork();
+	if (p == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		execl(mpt_run(), "mpt-run", opt("--json", json), "--", "sh", "-c", script, (char *)NULL);
+		_exit(126);
+	}
+	for (int i = 0; i < 500 && read_int_file(pidfile) <= 0; i++)
+		usleep(10000);
+	int child = read_int_file(pidfile);
+	ck_assert_int_gt(child, 1);
+	kill(p, SIGTERM);
+	int st;
+	waitpid(p, &st, 0);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	ck_assert(!alive(child));
+	json_object *rep = json_load(json);
+	check_status(rep, "sh", "error");
+	ASSERT_CONTAINS(json_str(json_test(rep, "sh"), "reason"), "SIGTERM");
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("runner");
+	TCase *t = tcase_create("runner");
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, verdicts_every_kind);
+	tcase_add_test(t, verdicts_fallback_containment);
+	tcase_add_test(t, run_level_allow);
+	tcase_add_test(t, junit_valid_whatever_was_printed);
+	tcase_add_test(t, tap_plan_and_lines);
+	tcase_add_test(t, tap_driver_accepts);
+	tcase_add_test(t, list_and_filter);
+	tcase_add_test(t, shards_partition_the_tests);
+	tcase_add_test(t, repeat_runs_each_test_n_times);
+	tcase_add_test(t, jobs_run_tests_at_once);
+	tcase_add_test(t, timeout_multiplier_scales);
+	tcase_add_test(t, own_main_calls_mpt_main);
+	tcase_add_test(t, huge_output_bounded_tail);
+	tcase_add_test(t, bad_usage_exits_2);
+	tcase_add_test(t, mpt_run_verdicts);
+	tcase_add_test(t, mpt_run_timeout_and_leak);
+	tcase_add_test(t, interrupted_runner_kills_and_reports);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

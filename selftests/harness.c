@@ -1,0 +1,210 @@
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *builddir(void)
+{
+	const char *d = getenv("top_builddir");
+	return d && *d ? d : ".";
+}
+
+const char *srcdir(void)
+{
+	const char *d = getenv("top_srcdir");
+	return d && *d ? d : ".";
+}
+
+const char *scratch(void)
+{
+	static char dir[256];
+	static pid_t owner;
+	if (owner != getpid()) {
+		snprintf(dir, sizeof dir, "/tmp/mptest-selftest-XXXXXX");
+		if (!mkdtemp(dir))
+			abort();
+		owner = getpid();
+	}
+	return dir;
+}
+
+char *path_in(const char *dir, const char *name)
+{
+	char *p;
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		abort();
+	return p;
+}
+
+static char *slurp_fd(int fd)
+{
+	size_t cap = 4096, len = 0;
+	char *b = malloc(cap);
+	lseek(fd, 0, SEEK_SET);
+	for (;;) {
+		if (len + 1 >= cap)
+			b = realloc(b, cap *= 2);
+		ssize_t r = read(fd, b + len, cap - len - 1);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	b[len] = 0;
+	return b;
+}
+
+struct run_result run_cmd(char *const argv[], char *const env[], int limit_s)
+{
+	struct run_result res = {0};
+	FILE *o = tmpfile(), *e = tmpfile();
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pid_t p = fork();
+	if (p == 0) {
+		dup2(fileno(o), 1);
+		dup2(fileno(e), 2);
+		int devnull = open("/dev/null", O_RDONLY);
+		dup2(devnull, 0);
+		for (int i = 0; env && env[i]; i++)
+			putenv(env[i]);
+		execvp(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(126);
+	}
+	int st = 0;
+	for (int waited = 0;; waited++) {
+		pid_t r = waitpid(p, &st, WNOHANG);
+		if (r == p)
+			break;
+		if (waited > limit_s * 200) {
+			kill(p, SIGKILL);
+			waitpid(p, &st, 0);
+			break;
+		}
+		usleep(5000);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	res.seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	res.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	res.out = slurp_fd(fileno(o));
+	res.err = slurp_fd(fileno(e));
+	fclose(o);
+	fclose(e);
+	return res;
+}
+
+void run_free(struct run_result *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+json_object *json_load(const char *path)
+{
+	return json_object_from_file(path);
+}
+
+json_object *json_test(json_object *report, const char *name)
+{
+	json_object *tests;
+	if (!json_object_object_get_ex(report, "tests", &tests))
+		return NULL;
+	size_t n = json_object_array_length(tests);
+	for (size_t i = 0; i < n; i++) {
+		json_object *t = json_object_array_get_idx(tests, i);
+		const char *nm = json_str(t, "name");
+		if (nm && strcmp(nm, name) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+const char *json_str(json_object *o, const char *key)
+{
+	json_object *v;
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+long long json_int(json_object *o, const char *key)
+{
+	json_object *v;
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return -1;
+	return json_object_get_int64(v);
+}
+
+json_object *json_finding(json_object *test, const char *kind)
+{
+	json_object *fs;
+	if (!test || !json_object_object_get_ex(test, "findings", &fs))
+		return NULL;
+	size_t n = json_object_array_length(fs);
+	for (size_t i = 0; i < n; i++) {
+		json_object *f = json_object_array_get_idx(fs, i);
+		const char *k = json_str(f, "kind");
+		if (k && strcmp(k, kind) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+int json_count_kind(json_object *test, const char *kind)
+{
+	json_object *fs;
+	if (!test || !json_object_object_get_ex(test, "findings", &fs))
+		return -1;
+	int c = 0;
+	size_t n = json_object_array_length(fs);
+	for (size_t i = 0; i < n; i++) {
+		const char *k = json_str(json_object_array_get_idx(fs, i), "kind");
+		if (k && strcmp(k, kind) == 0)
+			c++;
+	}
+	return c;
+}
+
+int alive(int pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *rp = strrchr(buf, ')');
+	return rp && rp[2] != 'Z' && rp[2] != 'X';
+}
+
+int read_int_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int v = -1;
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+int count_str(const char *hay, const char *needle)
+{
+	int c = 0;
+	size_t n = strlen(needle);
+	for (const char *p = hay; (p = strstr(p, needle)); p += n)
+		c++;
+	return c;
+}

@@ -1,0 +1,45 @@
+/* Helpers for the selftests: run a program under the real runner, capture
+ * what it printed and how it ended, and read the JSON report it wrote. */
+#ifndef MPT_SELFTEST_HARNESS_H
+#define MPT_SELFTEST_HARNESS_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+struct run_result {
+	int status;        /* exit code, or 128+signal */
+	char *out;         /* stdout */
+	char *err;         /* stderr */
+	double seconds;    /* wall time */
+};
+
+/* Paths of built programs and of the scratch directory. */
+const char *builddir(void);
+const char *srcdir(void);
+const char *scratch(void);     /* a fresh directory per process */
+char *path_in(const char *dir, const char *name);  /* malloc'd */
+
+/* Runs argv (NULL-terminated) with extra environment entries "K=V" (NULL
+ * terminated, may be NULL), killing it after limit_s seconds. */
+struct run_result run_cmd(char *const argv[], char *const env[], int limit_s);
+void run_free(struct run_result *r);
+
+/* Parses a JSON file; NULL if missing or invalid. */
+json_object *json_load(const char *path);
+/* The test object named name in a report, or NULL. */
+json_object *json_test(json_object *report, const char *name);
+const char *json_str(json_object *o, const char *key);
+long long json_int(json_object *o, const char *key);
+/* How many findings of kind the test has. */
+int json_count_kind(json_object *test, const char *kind);
+/* The first finding of kind, or NULL. */
+json_object *json_finding(json_object *test, const char *kind);
+
+/* Whether a process exists (not a zombie). */
+int alive(int pid);
+/* Reads a small integer from a file, or -1. */
+int read_int_file(const char *path);
+/* How many times needle occurs in hay. */
+int count_str(const char *hay, const char *needle);
+
+#endif
