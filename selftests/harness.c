@@ -62,9 +62,64 @@ static char *slurp_fd(int fd)
 	return b;
 }
 
+/* Under MPT_SELFTEST_VALGRIND=1 our own programs (the runner is inside
+ * each of them) run under memcheck, following forks; with -q Valgrind
+ * writes nothing unless it found an error, so any non-empty log fails. */
+static int our_program(const char *path)
+{
+	return strncmp(path, builddir(), strlen(builddir())) == 0;
+}
+
+static void check_valgrind_logs(const char *dir)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd,
+		 "find %s -type f -name 'vg.*' -size +0 2>/dev/null | head -3", dir);
+	FILE *p = popen(cmd, "r");
+	char file[512];
+	int bad = 0;
+	while (p && fgets(file, sizeof file, p)) {
+		file[strcspn(file, "\n")] = 0;
+		char show[600];
+		snprintf(show, sizeof show, "cat '%s' >&2", file);
+		if (system(show) != 0)
+			fprintf(stderr, "(cannot show %s)\n", file);
+		bad = 1;
+	}
+	if (p)
+		pclose(p);
+	if (bad) {
+		fprintf(stderr, "valgrind reported errors in the framework (logs in %s)\n", dir);
+		exit(1);
+	}
+}
+
 struct run_result run_cmd(char *const argv[], char *const env[], int limit_s)
 {
 	struct run_result res = {0};
+	const char *vg = getenv("MPT_SELFTEST_VALGRIND");
+	int use_vg = vg && *vg && *vg != '0' && our_program(argv[0]);
+	char vgdir[300] = "";
+	char *vgargv[64];
+	if (use_vg) {
+		static int seq;
+		snprintf(vgdir, sizeof vgdir, "%s/valgrind-%d", scratch(), seq++);
+		mkdir(vgdir, 0755);
+		static char logopt[400];
+		snprintf(logopt, sizeof logopt, "--log-file=%s/vg.%%p", vgdir);
+		int n = 0;
+		vgargv[n++] = "valgrind";
+		vgargv[n++] = "-q";
+		vgargv[n++] = logopt;
+		vgargv[n++] = "--leak-check=full";
+		vgargv[n++] = "--show-leak-kinds=definite";
+		vgargv[n++] = "--errors-for-leak-kinds=definite";
+		for (int i = 0; argv[i] && n < 63; i++)
+			vgargv[n++] = argv[i];
+		vgargv[n] = NULL;
+		argv = vgargv;
+		limit_s *= 4;
+	}
 	FILE *o = tmpfile(), *e = tmpfile();
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -99,6 +154,8 @@ struct run_result run_cmd(char *const argv[], char *const env[], int limit_s)
 	res.err = slurp_fd(fileno(e));
 	fclose(o);
 	fclose(e);
+	if (use_vg)
+		check_valgrind_logs(vgdir);
 	return res;
 }
 
