@@ -82,78 +82,92 @@ static void end_process(int code)
 	_exit(code);
 }
 
+/* Failure messages are built in fixed buffers on the stack: the failing
+ * process may be a fork() child of a threaded program, where malloc is not
+ * safe, and it never returns to free anything. */
+#define TEXT_MAX 1024
+
 __attribute__((noreturn))
 static void fail_text(const char *file, int line, const char *text)
 {
-	char head[128];
-	snprintf(head, sizeof head, "%s (pid %d)", mpt__procid(), (int)getpid());
+	char all[TEXT_MAX + 256];
+	int n;
+	if (mpt__current)
+		n = snprintf(all, sizeof all, "%s:%d: %s (pid %d): %s\n", file, line,
+			     mpt__procid(), (int)getpid(), text);
+	else
+		n = snprintf(all, sizeof all, "%s:%d: %s\n", file, line, text);
+	if (n > (int)sizeof all - 1)
+		n = (int)sizeof all - 1;
 	/* One write, so lines from several processes do not interleave. */
-	char *all = mpt__xasprintf("%s:%d: %s: %s\n", file, line,
-				   mpt__current ? head : "", text);
-	ssize_t w = write(2, all, strlen(all));
+	ssize_t w = write(2, all, (size_t)n);
 	(void)w;
-	free(all);
 	record(MPT__K_ASSERTION, file, line, text);
 	end_process(1);
 }
 
 void mpt__fail(const char *file, int line, const char *expr, const char *fmt, ...)
 {
-	char detail[512];
+	char detail[512], text[TEXT_MAX];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
-	char *text = mpt__xasprintf("%s failed: %s", expr, detail);
+	snprintf(text, sizeof text, "%s failed: %s", expr, detail);
 	fail_text(file, line, text);
 }
 
 void mpt__fail_cmp(const char *file, int line, const char *expr,
 		   const char *op, const char *a, const char *b)
 {
-	char *text = mpt__xasprintf("%s failed: %s %s %s is false", expr, a, op, b);
+	char text[TEXT_MAX];
+	snprintf(text, sizeof text, "%s failed: %s %s %s is false", expr, a, op, b);
 	fail_text(file, line, text);
 }
 
 /* A string as C source would spell it, cut at 120 bytes. */
-static void quote(struct mpt__buf *b, const char *s)
+static size_t quote(char *out, size_t cap, const char *s)
 {
+	size_t n = 0;
+#define PUT(...) (n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, __VA_ARGS__))
 	if (!s) {
-		mpt__buf_puts(b, "NULL");
-		return;
+		PUT("NULL");
+		return n;
 	}
-	mpt__buf_puts(b, "\"");
+	PUT("\"");
 	size_t i;
 	for (i = 0; s[i] && i < 120; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '"' || c == '\\')
-			mpt__buf_printf(b, "\\%c", c);
+			PUT("\\%c", c);
 		else if (c == '\n')
-			mpt__buf_puts(b, "\\n");
+			PUT("\\n");
 		else if (c < 0x20 || c == 0x7f)
-			mpt__buf_printf(b, "\\x%02x", c);
+			PUT("\\x%02x", c);
 		else
-			mpt__buf_add(b, &s[i], 1);
+			PUT("%c", c);
 	}
-	mpt__buf_puts(b, s[i] ? "\"..." : "\"");
+	PUT(s[i] ? "\"..." : "\"");
+#undef PUT
+	return n;
 }
 
 void mpt__fail_str(const char *file, int line, const char *expr,
 		   const char *a, const char *b)
 {
-	struct mpt__buf t = {0};
-	mpt__buf_printf(&t, "%s failed: ", expr);
-	quote(&t, a);
-	mpt__buf_puts(&t, " != ");
-	quote(&t, b);
-	fail_text(file, line, t.p);
+	char text[TEXT_MAX + 1300], qa[600], qb[600];
+	quote(qa, sizeof qa, a);
+	quote(qb, sizeof qb, b);
+	snprintf(text, sizeof text, "%s failed: %s != %s", expr, qa, qb);
+	fail_text(file, line, text);
 }
 
 void mpt__fail_errno(const char *file, int line, const char *expr, int err)
 {
+	char text[TEXT_MAX];
 	const char *name = mpt__errno_name(err);
-	char *text = mpt__xasprintf("%s failed: returned -1, errno %s (%s)", expr,
-				    name ? name : "?", strerror(err));
+	snprintf(text, sizeof text, "%s failed: returned -1, errno %s (%s)", expr,
+		 name ? name : "?", strerror(err));
 	fail_text(file, line, text);
 }
 

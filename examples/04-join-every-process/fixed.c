@@ -1,0 +1,28 @@
+/* Fix: stopping the pool means closing the job pipe AND waiting for every
+ * worker, so none outlives the program and none is left unreaped. */
+#include "pool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void pool_stop(struct pool *p)
+{
+	close(p->jobs_w);
+	for (int i = 0; i < p->n; i++)
+		while (waitpid(p->pid[i], NULL, 0) < 0 && errno == EINTR)
+			;
+}
+
+int main(void)
+{
+	struct pool p;
+	if (pool_start(&p, 4) < 0)
+		return 1;
+	for (int job = 0; job < 20; job++)
+		pool_submit(&p, job);
+	pool_stop(&p);
+	puts("submitted 20 jobs, all done");
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* Bug: a parent runs a "report generator" child and waits for it before
+ * reading its output. The report is larger than the pipe holds, so the
+ * child blocks in write() and the parent blocks in waitpid(): deadlock. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	size_t size = argc > 1 ? strtoul(argv[1], NULL, 0) : 1000000;
+	int fd[2];
+	if (pipe(fd) < 0)
+		return 1;
+	pid_t p = fork();
+	if (p == 0) {
+		close(fd[0]);
+		char *report = malloc(size);
+		memset(report, 'r', size);
+		size_t done = 0;
+		while (done < size) {
+			ssize_t w = write(fd[1], report + done, size - done);
+			if (w < 0)
+				_exit(1);
+			done += (size_t)w;
+		}
+		_exit(0);
+	}
+	close(fd[1]);
+	int st;
+	waitpid(p, &st, 0);              /* waits first: the child is stuck */
+	char buf[65536];
+	size_t total = 0;
+	ssize_t r;
+	while ((r = read(fd[0], buf, sizeof buf)) > 0)
+		total += (size_t)r;
+	printf("read %zu bytes\n", total);
+	return total == size ? 0 : 1;
+}
