@@ -82,6 +82,13 @@ cmd_test() {
 	phase "make check"
 	run_check _build/ci || status=1
 
+	phase "installed mptest, used through pkg-config"
+	if bash selftests/pkgconfig-consumer.sh _build/ci; then
+		passed=$((passed + 1))
+	else
+		echo "FAIL: pkg-config consumer"; failed=$((failed + 1)); status=1
+	fi
+
 	phase "selftests under Valgrind (memcheck)"
 	run_check _build/ci MPT_SELFTEST_VALGRIND=1 CK_DEFAULT_TIMEOUT=600 || status=1
 
