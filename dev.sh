@@ -36,7 +36,7 @@ install_deps() {
 # build DIR CONFIGURE-ARGS...: configure (once) and build in DIR.
 build() {
 	local dir=$1; shift
-	[ -x configure ] || ./autogen.sh >/dev/null
+	[ -x configure ] || ./autogen.sh >/dev/null 2>&1 || die "autogen.sh failed"
 	mkdir -p "$dir"
 	if [ ! -f "$dir/Makefile" ]; then
 		(cd "$dir" && "$top/configure" "$@" >configure.out) || {

@@ -521,6 +521,45 @@ START_TEST(interrupted_runner_kills_and_reports)
 }
 END_TEST
 
+/* ---- hostile tests: verdicts arrive, nothing survives -------------------- */
+
+static void hostile_run(const char *no_cgroup)
+{
+	char *json = path_in(scratch(), no_cgroup ? "hostile-fb.json" : "hostile.json");
+	char *env[] = {no_cgroup ? (char *)no_cgroup : "MPT_SELFTEST_X=1", NULL};
+	char *argv[] = {prog("hostile"), opt("--json", json), NULL};
+	struct run_result r = run_cmd(argv, env, 60);
+	ck_assert_int_eq(r.status, 1);
+	json_object *rep = json_load(json);
+	ck_assert_ptr_nonnull(rep);
+	ASSERT_CONTAINS(json_str(only_finding(rep, "hostile/kill_own_group", "crash", "p0"),
+				 "message"), "SIGKILL");
+	ck_assert_int_eq(json_count_kind(json_test(rep, "hostile/kill_own_group"),
+					 "leaked-process"), 0);
+	ASSERT_CONTAINS(json_str(only_finding(rep, "hostile/close_all_then_fail", "assertion", "p0"),
+				 "message"), "MPT_ASSERT_EQ(1, 0)");
+	only_finding(rep, "hostile/stops_itself", "timeout", "p0");
+	ck_assert_int_eq(json_count_kind(json_test(rep, "hostile/ignores_sigterm_and_leaks"),
+					 "leaked-process"), 2);
+	json_object *t = json_test(rep, "hostile/two_hundred_children"), *fs;
+	ck_assert_int_eq(json_count_kind(t, "leaked-process"), 200);
+	ck_assert(json_object_object_get_ex(t, "findings", &fs));
+	for (size_t i = 0; i < json_object_array_length(fs); i++) {
+		int pid = (int)json_int(json_object_array_get_idx(fs, i), "pid");
+		ck_assert_msg(!alive(pid), "leaked child %d survived", pid);
+	}
+	/* The human report folds them: ten shown, the rest counted. */
+	ASSERT_CONTAINS(r.out, "... and 190 more leaked-process findings");
+	ASSERT_CONTAINS(r.out, "0 passed, 5 failed");
+	json_object_put(rep);
+	run_free(&r);
+}
+
+START_TEST(hostile_tests_cgroup) { hostile_run(NULL); }
+END_TEST
+START_TEST(hostile_tests_subreaper) { hostile_run("MPT_NO_CGROUP=1"); }
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("runner");
@@ -543,6 +582,8 @@ static Suite *suite(void)
 	tcase_add_test(t, mpt_run_verdicts);
 	tcase_add_test(t, mpt_run_timeout_and_leak);
 	tcase_add_test(t, interrupted_runner_kills_and_reports);
+	tcase_add_test(t, hostile_tests_cgroup);
+	tcase_add_test(t, hostile_tests_subreaper);
 	suite_add_tcase(s, t);
 	return s;
 }

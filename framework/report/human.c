@@ -72,16 +72,31 @@ void mpt__human_result(struct mpt__human *h, const struct mpt__result *r)
 	if (r->reason)
 		fprintf(f, ": %s", r->reason);
 	fputc('\n', f);
+	/* Many findings of one kind (200 leaked children) are shown as the
+	 * first few and a count; the advice is shown once per kind. The JSON
+	 * and JUnit reports keep every one. */
+	enum { SHOW_PER_KIND = 10 };
+	int shown[MPT__K_COUNT] = {0}, hidden[MPT__K_COUNT] = {0};
 	for (const struct mpt__finding *x = r->findings; x; x = x->next) {
+		int k = x->kind < MPT__K_COUNT ? x->kind : 0;
+		if (shown[k] == SHOW_PER_KIND) {
+			hidden[k]++;
+			continue;
+		}
 		fprintf(f, "  %s", mpt__kind_name(x->kind));
 		if (x->process)
 			fprintf(f, " in %s (pid %d)", x->process, (int)x->pid);
 		else if (x->pid)
 			fprintf(f, " in pid %d", (int)x->pid);
 		fprintf(f, ": %s\n", x->message);
-		if (x->detail && *x->detail)
+		if (x->detail && *x->detail && !shown[k])
 			indent(f, x->detail, "    ");
+		shown[k]++;
 	}
+	for (int k = 0; k < MPT__K_COUNT; k++)
+		if (hidden[k])
+			fprintf(f, "  ... and %d more %s findings (all of them are in "
+				   "--json and --junit)\n", hidden[k], mpt__kind_name(k));
 	int failed = r->status == MPT__FAIL || r->status == MPT__ERROR;
 	if (r->output && r->output_len && (failed || h->verbose))
 		show_output(f, r);

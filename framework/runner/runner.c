@@ -334,8 +334,9 @@ static void finish(struct run *R, struct slot *s)
 	r->duration_ms = (double)(s->end - s->start) / 1e6;
 	add_region_records(r, s->region);
 	add_leaked(R, s, r);
-	while (drain(s, SIZE_MAX) > 0 && s->outfd >= 0)
-		break; /* all writers are dead: this reads to EOF or EAGAIN */
+	/* Every writer is dead now: this reads to end of file (or to EAGAIN if
+	 * a process the sweep could not find still holds the pipe). */
+	drain(s, SIZE_MAX);
 	if (s->outfd >= 0)
 		close(s->outfd);
 	verdict(R, s, r);
