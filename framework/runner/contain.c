@@ -261,6 +261,32 @@ static int is_zombie(pid_t pid)
 	return !rp || rp[2] == 'Z' || rp[2] == 'X';
 }
 
+int mpt__proc_dying(pid_t pid)
+{
+	char path[64], buf[2048];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (mpt__read_file(path, buf, sizeof buf) <= 0)
+		return 1;
+	char *p = strrchr(buf, ')');
+	unsigned long flags = 0;
+	/* ") state ppid pgrp session tty_nr tpgid flags" */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return 1;
+	if (flags & 0x4) /* PF_EXITING */
+		return 1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if (mpt__read_file(path, buf, sizeof buf) <= 0)
+		return 1;
+	for (const char *key = "SigPnd:"; key; key = strcmp(key, "SigPnd:") ? NULL : "ShdPnd:") {
+		const char *l = strstr(buf, key);
+		unsigned long long mask;
+		if (l && sscanf(l + strlen(key), " %llx", &mask) == 1 &&
+		    (mask & (1ULL << (SIGKILL - 1))))
+			return 1;
+	}
+	return 0;
+}
+
 /* Appends the children of pid (every thread's) to the list. */
 static int children_of(pid_t pid, pid_t *out, int n, int max)
 {

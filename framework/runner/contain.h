@@ -29,6 +29,10 @@ void mpt__contain_close_fds(struct mpt__contain *c);
  * pids (up to max); returns how many. Call after the leader is reaped. */
 int mpt__contain_list(struct mpt__contain *c, int slot, unsigned long token,
 		      pid_t leader, pid_t *pids, int max);
+/* Whether pid is already on its way out (exiting, or a SIGKILL pending):
+ * such a process was killed with its test, not leaked by it. */
+int mpt__proc_dying(pid_t pid);
+
 /* Kills every process of the slot's test and waits (bounded) until none is
  * left; reap(pid, status) is called for each child reaped meanwhile. */
 void mpt__contain_kill(struct mpt__contain *c, int slot, unsigned long token,

@@ -244,6 +244,8 @@ static void add_leaked(struct run *R, struct slot *s, struct mpt__result *r)
 	int n = mpt__contain_list(R->contain, (int)(s - R->slots), s->token,
 				  s->leader, pids, 256);
 	for (int i = 0; i < n && !s->timed_out; i++) {
+		if (mpt__proc_dying(pids[i]))
+			continue; /* killed along with its test (kill(0, ...)) */
 		char comm[64];
 		mpt__proc_comm(pids[i], comm, sizeof comm);
 		const char *id = mpt__proc_id(s->region, pids[i]);
