@@ -89,6 +89,13 @@ cmd_test() {
 		echo "FAIL: pkg-config consumer"; failed=$((failed + 1)); status=1
 	fi
 
+	phase "examples under mpt-run (what ./dev.sh demo shows)"
+	if MPT_BUILD="$top/_build/ci" bash examples/run-all.sh; then
+		passed=$((passed + 1))
+	else
+		echo "FAIL: examples"; failed=$((failed + 1)); status=1
+	fi
+
 	phase "selftests under Valgrind (memcheck)"
 	run_check _build/ci MPT_SELFTEST_VALGRIND=1 CK_DEFAULT_TIMEOUT=600 || status=1
 

@@ -1,9 +1,10 @@
 /* Fix: drain the pipe to end of file first, then wait for the child. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "report.h"
 
 int main(int argc, char **argv)
 {
@@ -11,20 +12,7 @@ int main(int argc, char **argv)
 	int fd[2];
 	if (pipe(fd) < 0)
 		return 1;
-	pid_t p = fork();
-	if (p == 0) {
-		close(fd[0]);
-		char *report = malloc(size);
-		memset(report, 'r', size);
-		size_t done = 0;
-		while (done < size) {
-			ssize_t w = write(fd[1], report + done, size - done);
-			if (w < 0)
-				_exit(1);
-			done += (size_t)w;
-		}
-		_exit(0);
-	}
+	pid_t p = start_report_writer(fd, size);
 	close(fd[1]);
 	char buf[65536];
 	size_t total = 0;
