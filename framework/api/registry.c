@@ -12,6 +12,8 @@
 #include "../cli/options.h"
 #include "../core/util.h"
 
+void mpt__shim_enable(void); /* framework/preload/shim.c */
+
 static struct mpt_test *head;
 static size_t count;
 
@@ -49,6 +51,8 @@ int mpt_main(int argc, char **argv)
 	o.cfg.suite_name = prog;
 	o.cfg.exit_internal = 99;
 	o.cfg.exit_error = 99;
+	o.cfg.preload = mpt__preload_path();
+	o.cfg.leader_init = mpt__shim_enable;
 	int rc = mpt__parse_opts(argc, argv, MPT__MODE_TESTS, &o);
 	if (rc) {
 		mpt__opts_free(&o);

@@ -3,6 +3,7 @@
  * containment, timeout, crash and exit-status handling and the same reports
  * as a test program (DESIGN §5). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "options.h"
@@ -20,6 +21,13 @@ int main(int argc, char **argv)
 	if (o.help) {
 		mpt__usage(stdout, MPT__MODE_RUN, "mpt-run");
 		return 0;
+	}
+	o.cfg.preload = mpt__preload_path();
+	if (!o.cfg.preload) {
+		fprintf(stderr, "mpt-run: libmptest-preload.so — not found at %s (per-process "
+			"checks need it; set MPT_PRELOAD=/path/to/libmptest-preload.so)\n",
+			getenv("MPT_PRELOAD") ? getenv("MPT_PRELOAD") : MPT_PRELOAD_PATH);
+		return 2;
 	}
 	const char *slash = strrchr(o.rest[0], '/');
 	struct mpt__job job = {

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../include/mptest.h"
 #include "../core/kinds.h"
@@ -251,6 +252,13 @@ void mpt__opts_free(struct mpt__opts *o)
 {
 	free(o->filters);
 	o->filters = NULL;
+}
+
+const char *mpt__preload_path(void)
+{
+	const char *env = getenv("MPT_PRELOAD");
+	const char *p = env && *env ? env : MPT_PRELOAD_PATH;
+	return access(p, R_OK) == 0 ? p : NULL;
 }
 
 int64_t mpt__timeout_for(const struct mpt__opts *o, int own_ms)

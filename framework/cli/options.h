@@ -28,6 +28,9 @@ int mpt__parse_opts(int argc, char **argv, int mode, struct mpt__opts *o);
 void mpt__opts_free(struct mpt__opts *o);
 /* Prints the usage text for the mode. */
 void mpt__usage(FILE *f, int mode, const char *prog);
+/* libmptest-preload.so (MPT_PRELOAD, else where it is installed), or NULL
+ * when it is not there. */
+const char *mpt__preload_path(void);
 /* The effective timeout for a test whose own is own_ms (0: none). */
 int64_t mpt__timeout_for(const struct mpt__opts *o, int own_ms);
 

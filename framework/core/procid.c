@@ -1,60 +1,143 @@
 #define _GNU_SOURCE
 #include "procid.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "region.h"
 
+uintptr_t mpt__fork_site;
 static char lid[48] = "?";
-static unsigned nforks;
+static struct mpt__proc *self;
+static unsigned pending;   /* the number the next child gets */
+
+static void set_prog(struct mpt__proc *p)
+{
+	const char *name = program_invocation_short_name;
+	size_t i = 0;
+	for (; name && name[i] && i + 1 < sizeof p->prog; i++)
+		p->prog[i] = name[i];
+	p->prog[i] = 0;
+}
+
+/* Appends ".n" to id in place (async-signal-safe). */
+static void append_number(char *id, size_t cap, unsigned n)
+{
+	size_t len = strlen(id);
+	char digits[12];
+	int nd = 0;
+	do {
+		digits[nd++] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	if (len + 1 + (size_t)nd >= cap)
+		return;
+	id[len++] = '.';
+	while (nd)
+		id[len++] = digits[--nd];
+	id[len] = 0;
+}
 
 static void before_fork(void)
 {
-	if (mpt__current)
-		nforks++;
+	if (mpt__current && self)
+		pending = atomic_fetch_add(&self->nforks, 1) + 1;
 }
 
 /* Runs in the child right after fork(): async-signal-safe work only, since
  * the parent may have had other threads. */
 static void in_child(void)
 {
-	if (!mpt__current)
+	if (!mpt__current || !self)
 		return;
-	size_t len = 0;
-	while (lid[len])
-		len++;
-	char digits[12];
-	int nd = 0;
-	unsigned v = nforks;
-	do {
-		digits[nd++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	if (len + 1 + (size_t)nd < sizeof lid) {
-		lid[len++] = '.';
-		while (nd)
-			lid[len++] = digits[--nd];
-		lid[len] = 0;
+	char prog[sizeof self->prog];
+	memcpy(prog, self->prog, sizeof prog);
+	append_number(lid, sizeof lid, pending);
+	self = mpt__proc_add(mpt__current, getpid(), getppid(), lid);
+	if (self) {
+		memcpy(self->prog, prog, sizeof prog);
+		self->fork_site = mpt__fork_site;
 	}
-	nforks = 0;
-	mpt__proc_add(mpt__current, getpid(), getppid(), lid);
+	mpt__fork_site = 0;
+}
+
+static void register_handlers(void)
+{
+	static int registered;
+	if (!registered && pthread_atfork(before_fork, NULL, in_child) == 0)
+		registered = 1;
 }
 
 void mpt__procid_leader_init(void)
 {
-	static int registered;
-	lid[0] = 'p';
-	lid[1] = '0';
-	lid[2] = 0;
-	nforks = 0;
-	if (!registered && pthread_atfork(before_fork, NULL, in_child) == 0)
-		registered = 1;
-	if (mpt__current)
-		mpt__proc_add(mpt__current, getpid(), getppid(), lid);
+	strcpy(lid, "p0");
+	register_handlers();
+	if (mpt__current) {
+		self = mpt__proc_add(mpt__current, getpid(), getppid(), lid);
+		if (self)
+			set_prog(self);
+	}
+}
+
+void mpt__procid_attach(void)
+{
+	if (!mpt__current)
+		return;
+	register_handlers();
+	self = mpt__proc_find(mpt__current, getpid());
+	if (!self) {
+		/* Started by a path without our hooks (clone, a static
+		 * binary's fork): number it under its parent. */
+		struct mpt__proc *parent = mpt__proc_find(mpt__current, getppid());
+		if (parent) {
+			/* A posix_spawn child took its number before it existed. */
+			unsigned n = atomic_exchange(&parent->spawning, 0);
+			strcpy(lid, parent->id);
+			append_number(lid, sizeof lid,
+				      n ? n : atomic_fetch_add(&parent->nforks, 1) + 1);
+		} else {
+			strcpy(lid, "p?");
+		}
+		self = mpt__proc_add(mpt__current, getpid(), getppid(), lid);
+	} else {
+		memcpy(lid, self->id, sizeof lid);
+		lid[sizeof lid - 1] = 0;
+	}
+	if (self)
+		set_prog(self);
+}
+
+void mpt__procid_spawn_begin(void)
+{
+	if (mpt__current && self)
+		atomic_store(&self->spawning, atomic_fetch_add(&self->nforks, 1) + 1);
+}
+
+void mpt__procid_spawned(pid_t child, uintptr_t site)
+{
+	if (!mpt__current || !self)
+		return;
+	/* The child's program may have registered itself already. */
+	unsigned n = atomic_exchange(&self->spawning, 0);
+	struct mpt__proc *p = mpt__proc_find(mpt__current, child);
+	if (!p && n) {
+		char id[48];
+		memcpy(id, lid, sizeof id);
+		append_number(id, sizeof id, n);
+		p = mpt__proc_add(mpt__current, child, getpid(), id);
+	}
+	if (p)
+		p->fork_site = site;
 }
 
 const char *mpt__procid(void)
 {
 	return lid;
+}
+
+struct mpt__proc *mpt__procid_self(void)
+{
+	return self;
 }

@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct mpt__region *mpt__current;
 
-struct mpt__region *mpt__region_new(unsigned long token)
+struct mpt__region *mpt__region_new(unsigned long token, int *fd_out)
 {
 	char name[64];
 	snprintf(name, sizeof name, "mptest-region-%d-%lu", (int)getpid(), token);
@@ -25,13 +27,16 @@ struct mpt__region *mpt__region_new(unsigned long token)
 	void *p = mmap(NULL, sizeof(struct mpt__region), PROT_READ | PROT_WRITE,
 		       MAP_SHARED, fd, 0);
 	int e = errno;
-	close(fd); /* the mapping outlives the descriptor */
+	if (p == MAP_FAILED || !fd_out)
+		close(fd); /* the mapping outlives the descriptor */
 	if (p == MAP_FAILED) {
 		errno = e;
 		return NULL;
 	}
 	struct mpt__region *r = p;
 	r->magic = MPT__REGION_MAGIC;
+	if (fd_out)
+		*fd_out = fd;
 	return r;
 }
 
@@ -39,6 +44,27 @@ void mpt__region_free(struct mpt__region *r)
 {
 	if (r)
 		munmap(r, sizeof *r);
+}
+
+struct mpt__region *mpt__region_attach_env(void)
+{
+	const char *v = getenv("MPT_REGION_FD");
+	if (!v || !*v)
+		return NULL;
+	int fd = atoi(v);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || (size_t)st.st_size != sizeof(struct mpt__region))
+		return NULL;
+	void *p = mmap(NULL, sizeof(struct mpt__region), PROT_READ | PROT_WRITE,
+		       MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	struct mpt__region *r = p;
+	if (r->magic != MPT__REGION_MAGIC) {
+		munmap(p, sizeof *r);
+		return NULL;
+	}
+	return r;
 }
 
 struct mpt__record *mpt__record_claim(struct mpt__region *r)
@@ -62,30 +88,37 @@ static void copy(char *dst, size_t n, const char *src)
 	dst[i] = 0;
 }
 
-void mpt__proc_add(struct mpt__region *r, pid_t pid, pid_t ppid, const char *id)
+struct mpt__proc *mpt__proc_add(struct mpt__region *r, pid_t pid, pid_t ppid,
+				const char *id)
 {
 	unsigned i = atomic_fetch_add(&r->nprocs, 1);
 	if (i >= MPT__MAX_PROCS)
-		return;
+		return NULL;
 	struct mpt__proc *p = &r->procs[i];
 	p->pid = pid;
 	p->ppid = ppid;
 	copy(p->id, sizeof p->id, id);
 	atomic_store_explicit(&p->ready, 1, memory_order_release);
+	return p;
 }
 
-const char *mpt__proc_id(const struct mpt__region *r, pid_t pid)
+struct mpt__proc *mpt__proc_find(struct mpt__region *r, pid_t pid)
 {
-	unsigned n = atomic_load((atomic_uint *)&r->nprocs);
+	unsigned n = atomic_load(&r->nprocs);
 	if (n > MPT__MAX_PROCS)
 		n = MPT__MAX_PROCS;
 	/* The newest entry wins: pids can be reused within a test. */
 	for (unsigned i = n; i-- > 0;) {
-		const struct mpt__proc *p = &r->procs[i];
-		if (atomic_load_explicit((atomic_uint *)&p->ready,
-					 memory_order_acquire) &&
+		struct mpt__proc *p = &r->procs[i];
+		if (atomic_load_explicit(&p->ready, memory_order_acquire) &&
 		    p->pid == pid)
-			return p->id;
+			return p;
 	}
 	return NULL;
+}
+
+const char *mpt__proc_id(const struct mpt__region *r, pid_t pid)
+{
+	struct mpt__proc *p = mpt__proc_find((struct mpt__region *)r, pid);
+	return p ? p->id : NULL;
 }

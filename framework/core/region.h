@@ -16,6 +16,8 @@
 #define MPT__REGION_MAGIC 0x6d707472u /* "mptr" */
 #define MPT__MAX_RECORDS 64
 #define MPT__MAX_PROCS 512
+#define MPT__MAX_LOCKS 256
+#define MPT__MAX_CARRIED 256
 
 /* A finding written by a process of the test (an assertion, a skip...). */
 struct mpt__record {
@@ -26,14 +28,50 @@ struct mpt__record {
 	char file[160];
 	int line;
 	char message[768];
+	char detail[1024];   /* where it was made, and the advice; may be empty */
 };
 
-/* One process of the test, written by the child right after fork(). */
+/* Process states in the table. */
+enum { MPT__PS_RUNNING, MPT__PS_EXITED, MPT__PS_REAPED };
+
+/* One process of the test: added by the child right after fork() (or by the
+ * parent for posix_spawn/vfork), updated at exec, exit and reap. */
 struct mpt__proc {
 	atomic_uint ready;
 	pid_t pid;
 	pid_t ppid;
 	char id[48];
+	char prog[32];            /* program name; updated at exec */
+	atomic_uint nforks;       /* children started so far: the next id */
+	atomic_uint spawning;     /* the number a posix_spawn child takes */
+	atomic_int state;         /* MPT__PS_* */
+	int status;               /* wait status, once reaped */
+	pid_t reaped_by;
+	uintptr_t fork_site;      /* return address of fork() in the parent */
+	int exited_code;          /* exit(N) as the process itself saw it */
+};
+
+/* A process-shared lock a process of the test holds (pthread mutex or POSIX
+ * semaphore). Slots are claimed once and reused by address. */
+enum { MPT__LOCK_MUTEX = 1, MPT__LOCK_SEM = 2 };
+struct mpt__lock {
+	atomic_uint used;         /* 1 once claimed */
+	int type;                 /* MPT__LOCK_* */
+	uintptr_t addr;           /* address in the shared mapping */
+	atomic_int owner;         /* pid holding it, 0 when free */
+	int count;                /* semaphores: units taken minus posted */
+	char owner_id[48];
+	uintptr_t site;           /* return address of the lock call */
+};
+
+/* A descriptor without close-on-exec carried into an exec'd program. */
+struct mpt__carried {
+	atomic_uint ready;
+	pid_t pid;                /* the process that exec'd */
+	int fd;
+	atomic_uint used;         /* the new program used it */
+	char target[96];          /* "pipe:[1234]" */
+	char prog[32];            /* the program it was carried into */
 };
 
 struct mpt__region {
@@ -45,13 +83,19 @@ struct mpt__region {
 	atomic_uint body_done;       /* the body returned normally */
 	struct mpt__record records[MPT__MAX_RECORDS];
 	struct mpt__proc procs[MPT__MAX_PROCS];
+	struct mpt__lock locks[MPT__MAX_LOCKS];
+	atomic_uint ncarried;
+	struct mpt__carried carried[MPT__MAX_CARRIED];
 };
 
 /* Creates and maps a fresh region; NULL and errno on failure. The memfd is
  * named "mptest-region-<runner pid>-<token>": the name shows in
  * /proc/PID/maps of every process that inherited the mapping, which is how
- * the fallback containment tells which test an orphan belongs to. */
-struct mpt__region *mpt__region_new(unsigned long token);
+ * the fallback containment tells which test an orphan belongs to. With
+ * fd_out the descriptor stays open (close-on-exec) there, for the leader to
+ * carry into exec'd programs; otherwise it is closed. The descriptor is
+ * never stored in the region: the test could overwrite it. */
+struct mpt__region *mpt__region_new(unsigned long token, int *fd_out);
 void mpt__region_free(struct mpt__region *r);
 
 /* Claims a record slot; NULL when the region is full. Publish with
@@ -59,11 +103,17 @@ void mpt__region_free(struct mpt__region *r);
 struct mpt__record *mpt__record_claim(struct mpt__region *r);
 void mpt__record_publish(struct mpt__record *rec);
 
-/* Records the calling process; async-signal-safe (used in atfork). */
-void mpt__proc_add(struct mpt__region *r, pid_t pid, pid_t ppid,
-		   const char *id);
+/* Records a process; async-signal-safe (used in atfork). Returns its entry
+ * or NULL when the table is full. */
+struct mpt__proc *mpt__proc_add(struct mpt__region *r, pid_t pid, pid_t ppid,
+				const char *id);
+/* The newest entry for pid, or NULL. */
+struct mpt__proc *mpt__proc_find(struct mpt__region *r, pid_t pid);
 /* The logical id recorded for pid, or NULL. */
 const char *mpt__proc_id(const struct mpt__region *r, pid_t pid);
+/* Attaches to the region of the test this process belongs to when it was
+ * exec'd (MPT_REGION_FD); NULL outside a test. */
+struct mpt__region *mpt__region_attach_env(void);
 
 /* The region of the current test, inherited through fork; NULL outside. */
 extern struct mpt__region *mpt__current;

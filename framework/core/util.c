@@ -200,6 +200,16 @@ const char *mpt__signal_name(int sig, char buf[16])
 	return buf;
 }
 
+int mpt__core_signal(int sig)
+{
+	switch (sig) {
+	case SIGSEGV: case SIGABRT: case SIGBUS: case SIGFPE: case SIGILL:
+	case SIGQUIT: case SIGSYS: case SIGTRAP: case SIGXCPU: case SIGXFSZ:
+		return 1;
+	}
+	return 0;
+}
+
 const char *mpt__errno_name(int err)
 {
 	return strerrorname_np(err);

@@ -40,6 +40,9 @@ void mpt__buf_free(struct mpt__buf *b);
 
 /* The name of a signal ("SIGSEGV"), or "signal N". */
 const char *mpt__signal_name(int sig, char buf[16]);
+/* Whether sig's default action dumps core (SIGSEGV, SIGABRT, ...): a
+ * process killed by one of them crashed. */
+int mpt__core_signal(int sig);
 /* The symbolic name of an errno value ("ENOENT"), or NULL. */
 const char *mpt__errno_name(int err);
 

@@ -23,6 +23,7 @@
 #include "../core/procid.h"
 #include "../core/region.h"
 #include "../core/util.h"
+#include "../inspect/zombie.h"
 #include "../report/report.h"
 #include "contain.h"
 
@@ -42,6 +43,7 @@ struct slot {
 	struct mpt__region *region;
 	int64_t start, end, deadline;
 	int timed_out, abandoned, interrupted;
+	int regionfd;              /* the region's memfd, for exec'd programs */
 };
 
 struct run {
@@ -111,9 +113,26 @@ static void leader_main(struct run *R, struct slot *s, int outw)
 	close_runner_fds(R, -1);
 	close(s->outfd);
 
+	/* Programs the test execs find the region through an inherited
+	 * descriptor (kept high, out of the way) and load the shim. */
+	int rfd = fcntl(s->regionfd, F_DUPFD, 900);
+	close(s->regionfd);
+	if (rfd >= 0 && R->cfg->preload) {
+		char v[16];
+		snprintf(v, sizeof v, "%d", rfd);
+		setenv("MPT_REGION_FD", v, 1);
+		const char *old = getenv("LD_PRELOAD");
+		char *pre = old && *old ? mpt__xasprintf("%s:%s", R->cfg->preload, old)
+					: mpt__xstrdup(R->cfg->preload);
+		setenv("LD_PRELOAD", pre, 1);
+		free(pre);
+	}
+
 	mpt__current = s->region;
 	s->region->leader = getpid();
 	mpt__procid_leader_init();
+	if (R->cfg->leader_init)
+		R->cfg->leader_init();
 	if (job->argv) {
 		execvp(job->argv[0], job->argv);
 		leader_error(job->argv[0], errno);
@@ -173,7 +192,30 @@ static void on_reap(void *arg, pid_t pid, int status)
 			return;
 		}
 	}
-	/* An orphan of some test, reparented to us (we are the subreaper). */
+	/* An orphan of some test, reparented to us (we are the subreaper):
+	 * nobody else will ever see how it ended, so a crash is reported
+	 * here, to the test whose process table knows it. */
+	if (!WIFSIGNALED(status) || !mpt__core_signal(WTERMSIG(status)))
+		return;
+	for (int i = 0; i < R->nslots; i++) {
+		struct slot *s = &R->slots[i];
+		struct mpt__proc *p = s->busy ? mpt__proc_find(s->region, pid) : NULL;
+		struct mpt__record *rec = p ? mpt__record_claim(s->region) : NULL;
+		if (!rec)
+			continue;
+		char sig[16];
+		rec->kind = MPT__K_CRASH;
+		rec->pid = pid;
+		snprintf(rec->process, sizeof rec->process, "%s", p->id);
+		snprintf(rec->message, sizeof rec->message,
+			 "%s (pid %d, %s) died of %s; its parent never waited for "
+			 "it, so nobody looked", p->id, (int)pid, p->prog,
+			 mpt__signal_name(WTERMSIG(status), sig));
+		snprintf(rec->detail, sizeof rec->detail,
+			 "Run it under --valgrind or a debugger to see where it crashed.");
+		mpt__record_publish(rec);
+		return;
+	}
 }
 
 static void reap_all(struct run *R)
@@ -221,7 +263,9 @@ static void add_region_records(struct mpt__result *r, struct mpt__region *g)
 		char *msg = rec->file[0]
 			? mpt__xasprintf("%s:%d: %s", rec->file, rec->line, rec->message)
 			: mpt__xstrdup(rec->message);
-		mpt__result_add(r, rec->kind, rec->pid, rec->process, msg, NULL);
+		rec->detail[sizeof rec->detail - 1] = 0;
+		mpt__result_add(r, rec->kind, rec->pid, rec->process[0] ? rec->process : NULL,
+				msg, rec->detail[0] ? rec->detail : NULL);
 		free(msg);
 	}
 	if (atomic_load(&g->nrecords) > MPT__MAX_RECORDS)
@@ -238,11 +282,24 @@ static int has_kind_from(const struct mpt__result *r, int kind, pid_t pid)
 	return 0;
 }
 
+static struct mpt__result *zombie_target;
+
+static void zombie_to_result(int kind, pid_t pid, const char *id,
+			     const char *message, const char *detail)
+{
+	mpt__result_add(zombie_target, kind, pid, id, message, detail);
+}
+
 static void add_leaked(struct run *R, struct slot *s, struct mpt__result *r)
 {
 	pid_t pids[256];
 	int n = mpt__contain_list(R->contain, (int)(s - R->slots), s->token,
 				  s->leader, pids, 256);
+	/* Zombies first, while their parents are still alive to blame. */
+	zombie_target = r;
+	for (int i = 0; i < n && !s->timed_out; i++)
+		mpt__zombie_check(s->region, pids[i], "at the end of the test",
+				  zombie_to_result, NULL);
 	for (int i = 0; i < n && !s->timed_out; i++) {
 		if (mpt__proc_dying(pids[i]))
 			continue; /* killed along with its test (kill(0, ...)) */
@@ -415,8 +472,8 @@ static void start(struct run *R, size_t j)
 			s = &R->slots[i];
 			break;
 		}
-	*s = (struct slot){.outfd = -1, .job = j, .token = ++R->tokens};
-	s->region = mpt__region_new(s->token);
+	*s = (struct slot){.outfd = -1, .job = j, .token = ++R->tokens, .regionfd = -1};
+	s->region = mpt__region_new(s->token, &s->regionfd);
 	if (!s->region) {
 		finish_error(R, j, "cannot create the session region", errno);
 		return;
@@ -424,6 +481,7 @@ static void start(struct run *R, size_t j)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		int e = errno;
+		close(s->regionfd);
 		mpt__region_free(s->region);
 		finish_error(R, j, "cannot create the output pipe", e);
 		return;
@@ -440,6 +498,7 @@ static void start(struct run *R, size_t j)
 		int e = errno;
 		close(p[0]);
 		close(p[1]);
+		close(s->regionfd);
 		mpt__region_free(s->region);
 		*s = (struct slot){.outfd = -1};
 		finish_error(R, j, "cannot fork the test leader", e);
@@ -448,6 +507,8 @@ static void start(struct run *R, size_t j)
 	if (pid == 0)
 		leader_main(R, s, p[1]);
 	close(p[1]);
+	close(s->regionfd);
+	s->regionfd = -1;
 	setpgid(pid, pid); /* both sides, so neither races the other */
 	s->leader = pid;
 	R->nbusy++;

@@ -29,6 +29,9 @@ struct mpt__config {
 	int exit_error;              /* when a test could not run at all */
 	int inherit_stdin;           /* mpt-run: the program reads our stdin */
 	int no_cgroup;               /* force the fallback containment */
+	const char *preload;         /* libmptest-preload.so for exec'd
+					programs, or NULL */
+	void (*leader_init)(void);   /* API tests: turn the linked-in shim on */
 };
 
 /* Runs the jobs and writes the reports; returns the exit code. */

@@ -1,0 +1,327 @@
+/* Process lifecycle wrappers: fork, posix_spawn, the exec family, the wait
+ * family, exit. They keep the region's process table (who started whom,
+ * from where; who reaped whom, and how each ended) and run the per-process
+ * checks at exit. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../core/kinds.h"
+#include "../core/procid.h"
+#include "../core/util.h"
+#include "shim.h"
+
+#define REAL(ret, name, args)                                 \
+	static ret(*real_##name) args;                        \
+	if (!real_##name)                                     \
+		real_##name = (ret(*) args)mpt__real(#name)
+
+/* ---- fork ---------------------------------------------------------------- */
+
+MPT__EXPORT pid_t fork(void)
+{
+	REAL(pid_t, fork, (void));
+	if (!mpt__shim_on())
+		return real_fork();
+	mpt__fork_site = (uintptr_t)__builtin_return_address(0);
+	mpt__stdio_fork_prepare();
+	mpt__threads_fork_prepare();
+	pid_t p = real_fork();
+	int e = errno;
+	if (p == 0) {
+		mpt__stdio_fork_child();
+		mpt__threads_fork_child();
+	} else {
+		mpt__stdio_fork_parent();
+	}
+	mpt__fork_site = 0;
+	errno = e;
+	return p;
+}
+
+/* vfork's child shares the parent's memory, so no bookkeeping can run in
+ * it; a real fork gives the same semantics to a correct program. */
+MPT__EXPORT pid_t vfork(void)
+{
+	return fork();
+}
+
+static int spawn_common(int use_path, pid_t *pid, const char *path,
+			const posix_spawn_file_actions_t *fa,
+			const posix_spawnattr_t *attr, char *const argv[],
+			char *const envp[], uintptr_t site);
+
+MPT__EXPORT int posix_spawn(pid_t *pid, const char *path,
+			    const posix_spawn_file_actions_t *fa,
+			    const posix_spawnattr_t *attr, char *const argv[],
+			    char *const envp[])
+{
+	return spawn_common(0, pid, path, fa, attr, argv, envp,
+			    (uintptr_t)__builtin_return_address(0));
+}
+
+MPT__EXPORT int posix_spawnp(pid_t *pid, const char *file,
+			     const posix_spawn_file_actions_t *fa,
+			     const posix_spawnattr_t *attr, char *const argv[],
+			     char *const envp[])
+{
+	return spawn_common(1, pid, file, fa, attr, argv, envp,
+			    (uintptr_t)__builtin_return_address(0));
+}
+
+/* ---- exec: the region and the shim must survive custom environments ---- */
+
+#define ENV_MAX 4096
+static char *env_copy[ENV_MAX];
+static char env_preload[4096], env_region[64];
+
+/* The environment with LD_PRELOAD and MPT_REGION_FD as the test needs them,
+ * built in static storage (exec may follow vfork or a threaded fork). */
+static char *const *watched_env(char *const envp[])
+{
+	const char *pre = getenv("LD_PRELOAD"), *reg = getenv("MPT_REGION_FD");
+	if (!pre || !reg || !envp)
+		return envp;
+	size_t n = 0;
+	int has_pre = 0, has_reg = 0;
+	for (; envp[n]; n++) {
+		if (!strncmp(envp[n], "LD_PRELOAD=", 11) && strstr(envp[n], "libmptest-preload"))
+			has_pre = 1;
+		if (!strncmp(envp[n], "MPT_REGION_FD=", 14))
+			has_reg = 1;
+	}
+	if ((has_pre && has_reg) || n + 3 >= ENV_MAX)
+		return envp;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], "LD_PRELOAD=", 11) && strncmp(envp[i], "MPT_REGION_FD=", 14))
+			env_copy[k++] = envp[i];
+	snprintf(env_preload, sizeof env_preload, "LD_PRELOAD=%s", pre);
+	snprintf(env_region, sizeof env_region, "MPT_REGION_FD=%s", reg);
+	env_copy[k++] = env_preload;
+	env_copy[k++] = env_region;
+	env_copy[k] = NULL;
+	return env_copy;
+}
+
+static int spawn_common(int use_path, pid_t *pid, const char *path,
+			const posix_spawn_file_actions_t *fa,
+			const posix_spawnattr_t *attr, char *const argv[],
+			char *const envp[], uintptr_t site)
+{
+	REAL(int, posix_spawn, (pid_t *, const char *, const posix_spawn_file_actions_t *,
+				const posix_spawnattr_t *, char *const[], char *const[]));
+	REAL(int, posix_spawnp, (pid_t *, const char *, const posix_spawn_file_actions_t *,
+				 const posix_spawnattr_t *, char *const[], char *const[]));
+	if (!mpt__shim_on())
+		return (use_path ? real_posix_spawnp : real_posix_spawn)(pid, path, fa, attr,
+									 argv, envp);
+	pid_t child = 0;
+	mpt__procid_spawn_begin();
+	mpt__fd_before_exec();
+	int r = (use_path ? real_posix_spawnp : real_posix_spawn)(&child, path, fa, attr, argv,
+								  watched_env(envp));
+	if (r == 0)
+		mpt__procid_spawned(child, site);
+	if (pid)
+		*pid = child;
+	return r;
+}
+
+MPT__EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	REAL(int, execve, (const char *, char *const[], char *const[]));
+	if (!mpt__shim_on())
+		return real_execve(path, argv, envp);
+	mpt__fd_before_exec();
+	return real_execve(path, argv, watched_env(envp));
+}
+
+MPT__EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	REAL(int, execvpe, (const char *, char *const[], char *const[]));
+	if (!mpt__shim_on())
+		return real_execvpe(file, argv, envp);
+	mpt__fd_before_exec();
+	return real_execvpe(file, argv, watched_env(envp));
+}
+
+MPT__EXPORT int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+MPT__EXPORT int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+/* The execl family collects its arguments on the stack (no allocation). */
+#define COLLECT(argv, first, ap)                                   \
+	do {                                                       \
+		size_t n_ = 0;                                     \
+		argv[n_++] = (char *)(first);                      \
+		while (n_ < 1023 && (argv[n_++] = va_arg(ap, char *))) \
+			;                                          \
+		argv[1023] = NULL;                                 \
+	} while (0)
+
+MPT__EXPORT int execl(const char *path, const char *arg, ...)
+{
+	char *argv[1024];
+	va_list ap;
+	va_start(ap, arg);
+	COLLECT(argv, arg, ap);
+	va_end(ap);
+	return execve(path, argv, environ);
+}
+
+MPT__EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	char *argv[1024];
+	va_list ap;
+	va_start(ap, arg);
+	COLLECT(argv, arg, ap);
+	va_end(ap);
+	return execvpe(file, argv, environ);
+}
+
+MPT__EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char *argv[1024];
+	va_list ap;
+	va_start(ap, arg);
+	COLLECT(argv, arg, ap);
+	char *const *envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+/* ---- wait: who reaped whom, and how each ended ---------------------------- */
+
+static void reaped(pid_t child, int status)
+{
+	struct mpt__proc *p = mpt__proc_find(mpt__current, child);
+	if (p) {
+		p->status = status;
+		p->reaped_by = getpid();
+		atomic_store(&p->state, MPT__PS_REAPED);
+	}
+	if (WIFSIGNALED(status) && mpt__core_signal(WTERMSIG(status))) {
+		char msg[256], sig[16], site[160] = "";
+		snprintf(msg, sizeof msg, "%s (pid %d%s%s) died of %s%s; reaped by %s",
+			 p ? p->id : "a child", (int)child, p && p->prog[0] ? ", " : "",
+			 p ? p->prog : "", mpt__signal_name(WTERMSIG(status), sig),
+			 WCOREDUMP(status) ? " (core dumped)" : "", mpt__procid());
+		if (p && p->fork_site)
+			mpt__site_text(p->fork_site, site, sizeof site);
+		char detail[512];
+		snprintf(detail, sizeof detail, "%s%s%sRun it under --valgrind or a debugger "
+			 "to see where it crashed.", site[0] ? "Forked at " : "", site,
+			 site[0] ? ". " : "");
+		mpt__shim_finding_for(MPT__K_CRASH, child, p ? p->id : NULL, msg, detail);
+	}
+}
+
+static void note(pid_t r, int status)
+{
+	if (r > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))
+		reaped(r, status);
+}
+
+MPT__EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	REAL(pid_t, wait4, (pid_t, int *, int, struct rusage *));
+	if (!mpt__shim_on())
+		return real_wait4(pid, status, options, ru);
+	int st = 0;
+	pid_t r = real_wait4(pid, &st, options, ru);
+	int e = errno;
+	if (status)
+		*status = st;
+	if (!(options & WNOWAIT))
+		note(r, st);
+	errno = e;
+	return r;
+}
+
+MPT__EXPORT pid_t waitpid(pid_t pid, int *status, int options)
+{
+	return wait4(pid, status, options, NULL);
+}
+
+MPT__EXPORT pid_t wait(int *status)
+{
+	return wait4(-1, status, 0, NULL);
+}
+
+MPT__EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
+{
+	return wait4(-1, status, options, ru);
+}
+
+MPT__EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+	REAL(int, waitid, (idtype_t, id_t, siginfo_t *, int));
+	if (!mpt__shim_on())
+		return real_waitid(idtype, id, info, options);
+	int r = real_waitid(idtype, id, info, options);
+	int e = errno;
+	if (r == 0 && info && info->si_pid > 0 && !(options & WNOWAIT) &&
+	    (info->si_code == CLD_EXITED || info->si_code == CLD_KILLED ||
+	     info->si_code == CLD_DUMPED)) {
+		int st = info->si_code == CLD_EXITED ? (info->si_status & 0xff) << 8
+			 : (info->si_status & 0x7f) | (info->si_code == CLD_DUMPED ? 0x80 : 0);
+		reaped(info->si_pid, st);
+	}
+	errno = e;
+	return r;
+}
+
+/* ---- exit ----------------------------------------------------------------
+ * exit() from main's return is called inside libc, past any wrapper, so the
+ * checks for a normal exit run from an on_exit handler (it runs before stdio
+ * is flushed); _exit and _Exit, which skip those handlers, are wrapped. */
+
+static void at_exit_handler(int status, void *arg)
+{
+	(void)arg;
+	if (mpt__shim_on()) {
+		mpt__stdio_at_exit(1);
+		mpt__shim_at_exit(status);
+	}
+}
+
+void mpt__shim_register_exit(void)
+{
+	static pid_t registered_in;
+	if (registered_in == getpid())
+		return;
+	/* Inherited across fork, so one registration covers the children. */
+	registered_in = getpid();
+	on_exit(at_exit_handler, NULL);
+}
+
+MPT__EXPORT void _exit(int code)
+{
+	REAL(void, _exit, (int));
+	if (mpt__shim_on()) {
+		mpt__stdio_at_exit(0);
+		mpt__shim_at_exit(code);
+	}
+	real__exit(code);
+	__builtin_unreachable();
+}
+
+MPT__EXPORT void _Exit(int code)
+{
+	_exit(code);
+}

@@ -1,0 +1,119 @@
+/* The shim's core: activation, real symbols, findings, call sites. */
+#define _GNU_SOURCE
+#include "shim.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/kinds.h"
+#include "../core/procid.h"
+
+int mpt__shim_active;
+
+#ifdef MPT_PRELOAD
+/* The preload library announces itself, so a libmptest loaded beside it
+ * stays passive instead of counting every call twice. */
+MPT__EXPORT int mpt__preload_marker = 1;
+
+__attribute__((constructor)) static void preload_init(void)
+{
+	int e = errno;
+	if (!mpt__current)
+		mpt__current = mpt__region_attach_env();
+	if (mpt__current) {
+		mpt__procid_attach();
+		mpt__shim_active = 1;
+		mpt__shim_register_exit();
+	}
+	errno = e;
+}
+#else
+/* In libmptest: active in a test leader and its forks, unless the preload
+ * library is loaded too. Called by the runner in each new leader. */
+void mpt__shim_enable(void);
+void mpt__shim_enable(void)
+{
+	mpt__shim_active = dlsym(RTLD_DEFAULT, "mpt__preload_marker") == NULL;
+	if (mpt__shim_active)
+		mpt__shim_register_exit();
+}
+#endif
+
+void *mpt__real(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+	if (!p) {
+		static const char msg[] = "mptest shim: a libc function is missing\n";
+		ssize_t w = write(2, msg, sizeof msg - 1);
+		(void)w;
+		abort();
+	}
+	return p;
+}
+
+static void copy(char *dst, size_t n, const char *src)
+{
+	size_t i = 0;
+	for (; src && src[i] && i + 1 < n; i++)
+		dst[i] = src[i];
+	dst[i] = 0;
+}
+
+void mpt__shim_finding(int kind, const char *message, const char *detail)
+{
+	mpt__shim_finding_for(kind, getpid(), mpt__procid(), message, detail);
+}
+
+void mpt__shim_finding_for(int kind, pid_t pid, const char *id,
+			   const char *message, const char *detail)
+{
+	if (!mpt__current)
+		return;
+	struct mpt__record *rec = mpt__record_claim(mpt__current);
+	if (!rec)
+		return;
+	rec->kind = kind;
+	rec->pid = pid;
+	copy(rec->process, sizeof rec->process, id);
+	rec->file[0] = 0;
+	rec->line = 0;
+	copy(rec->message, sizeof rec->message, message);
+	copy(rec->detail, sizeof rec->detail, detail);
+	mpt__record_publish(rec);
+}
+
+void mpt__site_text(uintptr_t addr, char *buf, size_t size)
+{
+	buf[0] = 0;
+	if (!addr)
+		return;
+	/* The return address points after the call: look one byte back. */
+	Dl_info info;
+	if (dladdr((void *)(addr - 1), &info) && info.dli_fname) {
+		const char *mod = strrchr(info.dli_fname, '/');
+		mod = mod ? mod + 1 : info.dli_fname;
+		if (info.dli_sname)
+			snprintf(buf, size, "%s+0x%lx (%s)", info.dli_sname,
+				 (unsigned long)(addr - (uintptr_t)info.dli_saddr), mod);
+		else
+			snprintf(buf, size, "%s+0x%lx", mod,
+				 (unsigned long)(addr - (uintptr_t)info.dli_fbase));
+	}
+}
+
+void mpt__shim_at_exit(int code)
+{
+	struct mpt__proc *self = mpt__procid_self();
+	if (self) {
+		self->exited_code = code;
+		atomic_store(&self->state, MPT__PS_EXITED);
+	}
+	mpt__zombie_check(mpt__current, getpid(), "when the parent exited",
+			  mpt__shim_finding_for, mpt__site_text);
+	mpt__fd_at_exit();
+	mpt__lock_at_exit();
+}
