@@ -23,6 +23,7 @@
 #include "../core/procid.h"
 #include "../core/region.h"
 #include "../core/util.h"
+#include "../inspect/endcheck.h"
 #include "../inspect/zombie.h"
 #include "../report/report.h"
 #include "contain.h"
@@ -300,6 +301,8 @@ static void add_leaked(struct run *R, struct slot *s, struct mpt__result *r)
 	for (int i = 0; i < n && !s->timed_out; i++)
 		mpt__zombie_check(s->region, pids[i], "at the end of the test",
 				  zombie_to_result, NULL);
+	mpt__fd_end_of_test(s->region, pids, n, zombie_to_result);
+	mpt__lock_end_of_test(s->region, pids, n, zombie_to_result);
 	for (int i = 0; i < n && !s->timed_out; i++) {
 		if (mpt__proc_dying(pids[i]))
 			continue; /* killed along with its test (kill(0, ...)) */
