@@ -178,6 +178,12 @@ MPT_API void mpt__wait_signaled(const char *file, int line, pid_t pid, int sig);
 #define mpt_wait_exited(pid, code) mpt__wait_exited(__FILE__, __LINE__, pid, code)
 #define mpt_wait_signaled(pid, sig) mpt__wait_signaled(__FILE__, __LINE__, pid, sig)
 
+/* Asserts that the calling process has no children left: none running and
+ * none exited but unreaped (a zombie). A mid-test check of what the harness
+ * checks anyway when the test ends. */
+MPT_API void mpt__assert_no_children(const char *file, int line);
+#define mpt_assert_no_children() mpt__assert_no_children(__FILE__, __LINE__)
+
 /* The logical id of the calling process in its test: "p0" for the test
  * leader, "p0.1" for its first child, "p0.1.2" for that child's second... */
 MPT_API const char *mpt_process_id(void);

@@ -1,17 +1,198 @@
-/* Selftests of the proc hygiene checks. */
+/* Selftests of the process hygiene checks: zombie, leaked-process, crash
+ * (any process), exit-status. Every buggy case gets exactly its finding,
+ * through the API and through mpt-run; every fixed twin gets none. */
+#define _GNU_SOURCE
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 
-START_TEST(placeholder) { ck_assert(1); }
+static char *bin(const char *rel)
+{
+	return path_in(builddir(), rel);
+}
+
+static char *opt(const char *k, const char *v)
+{
+	char *p;
+	if (asprintf(&p, "%s=%s", k, v) < 0)
+		abort();
+	return p;
+}
+
+static json_object *api_report;
+static struct run_result api_run;
+
+/* The API program runs once; each test reads its verdicts. */
+static void run_api(void)
+{
+	if (api_report)
+		return;
+	char *json = path_in(scratch(), "proc.json");
+	char *env[] = {opt("MPT_SELFTEST_PLAIN_PROC", bin("selftests/plain/proc")), NULL};
+	char *argv[] = {bin("selftests/progs/hyg_proc"), opt("--json", json), NULL};
+	api_run = run_cmd(argv, env, 60);
+	api_report = json_load(json);
+	ck_assert_msg(api_report != NULL, "no report: %s %s", api_run.out, api_run.err);
+}
+
+/* Exactly one finding, of kind, from process id. */
+static json_object *exactly(json_object *t, const char *name, const char *kind, const char *id)
+{
+	ck_assert_msg(t != NULL, "%s missing", name);
+	ck_assert_str_eq(json_str(t, "status"), "fail");
+	json_object *fs;
+	ck_assert(json_object_object_get_ex(t, "findings", &fs));
+	ck_assert_msg(json_object_array_length(fs) == 1, "%s: %zu findings: %s", name,
+		      json_object_array_length(fs), json_object_to_json_string(fs));
+	json_object *f = json_finding(t, kind);
+	ck_assert_msg(f != NULL, "%s: no %s finding: %s", name, kind,
+		      json_object_to_json_string(fs));
+	if (id)
+		ck_assert_str_eq(json_str(f, "process"), id);
+	return f;
+}
+
+static void clean(json_object *t, const char *name)
+{
+	ck_assert_msg(t != NULL, "%s missing", name);
+	json_object *fs;
+	ck_assert(json_object_object_get_ex(t, "findings", &fs));
+	ck_assert_msg(json_object_array_length(fs) == 0, "%s: %s", name,
+		      json_object_to_json_string(fs));
+	ck_assert_str_eq(json_str(t, "status"), "pass");
+}
+
+static json_object *api(const char *name)
+{
+	run_api();
+	return json_test(api_report, name);
+}
+
+static json_object *under_mpt_run(const char *which, struct run_result *r)
+{
+	char *json = path_in(scratch(), which);
+	char *argv[] = {bin("mpt-run"), opt("--json", json), "--",
+			bin("selftests/plain/proc"), (char *)which, NULL};
+	*r = run_cmd(argv, NULL, 30);
+	json_object *rep = json_load(json);
+	ck_assert_msg(rep != NULL, "%s: no report: %s", which, r->err);
+	return json_test(rep, "proc");
+}
+
+static void contains(const char *hay, const char *needle)
+{
+	ck_assert_msg(hay && strstr(hay, needle), "expected \"%s\" in \"%s\"", needle,
+		      hay ? hay : "(null)");
+}
+
+START_TEST(zombie_api)
+{
+	json_object *f = exactly(api("proc/zombie_buggy"), "zombie_buggy", "zombie", "p0.1");
+	contains(json_str(f, "message"), "exited with status 3");
+	contains(json_str(f, "message"), "its parent p0");
+	contains(json_str(f, "detail"), "Forked at mpt__fn_proc__zombie_buggy");
+	contains(json_str(f, "detail"), "waitpid(");
+	clean(api("proc/zombie_fixed"), "zombie_fixed");
+	clean(api("proc/zombie_allowed"), "zombie_allowed");
+	/* The human report: which process, forked where, never waited by whom, what to do. */
+	contains(api_run.out, "zombie in p0.1 (pid ");
+	contains(api_run.out, "but its parent p0 (pid ");
+	contains(api_run.out, "never waited for it");
+	contains(api_run.out, "Forked at mpt__fn_proc__zombie_buggy");
+}
+END_TEST
+
+START_TEST(zombie_mpt_run)
+{
+	struct run_result r;
+	json_object *f = exactly(under_mpt_run("zombie", &r), "zombie", "zombie", "p0.1");
+	contains(json_str(f, "detail"), "(proc.c:"); /* the fork call site, with its line */
+	ck_assert_int_eq(r.status, 1);
+	clean(under_mpt_run("zombie-fixed", &r), "zombie-fixed");
+	ck_assert_int_eq(r.status, 0);
+}
+END_TEST
+
+START_TEST(leaked_process)
+{
+	exactly(api("proc/leaked_buggy"), "leaked_buggy", "leaked-process", "p0.1");
+	clean(api("proc/leaked_fixed"), "leaked_fixed");
+	struct run_result r;
+	exactly(under_mpt_run("leak", &r), "leak", "leaked-process", "p0.1");
+	clean(under_mpt_run("leak-fixed", &r), "leak-fixed");
+}
+END_TEST
+
+START_TEST(crash_in_any_process)
+{
+	json_object *f = exactly(api("proc/crash_buggy"), "crash_buggy", "crash", "p0.1");
+	contains(json_str(f, "message"), "SIGABRT");
+	contains(json_str(f, "message"), "reaped by p0");
+	clean(api("proc/crash_fixed"), "crash_fixed");
+	struct run_result r;
+	f = exactly(under_mpt_run("crash", &r), "crash", "crash", "p0.1");
+	contains(json_str(f, "message"), "SIGSEGV");
+	clean(under_mpt_run("crash-fixed", &r), "crash-fixed");
+}
+END_TEST
+
+START_TEST(exit_status)
+{
+	struct run_result r;
+	json_object *f = exactly(under_mpt_run("exit-status", &r), "exit-status", "exit-status", "p0");
+	contains(json_str(f, "message"), "status 3");
+	clean(under_mpt_run("exit-status-fixed", &r), "exit-status-fixed");
+}
+END_TEST
+
+START_TEST(precision_daemon)
+{
+	clean(api("proc/daemon_double_fork_is_clean"), "daemon_double_fork_is_clean");
+	struct run_result r;
+	clean(under_mpt_run("daemon", &r), "daemon");
+}
+END_TEST
+
+START_TEST(spawned_programs_are_watched)
+{
+	json_object *f = exactly(api("proc/spawned_program_leaves_zombie"),
+				 "spawned_program_leaves_zombie", "zombie", "p0.1.1");
+	contains(json_str(f, "message"), "its parent p0.1");
+	contains(json_str(f, "message"), "proc"); /* the exec'd program's name */
+}
+END_TEST
+
+START_TEST(explicit_assertion)
+{
+	/* The assertion fails mid-test, and the zombie is still reported. */
+	json_object *t = api("proc/assert_no_children_mid_test");
+	ck_assert_str_eq(json_str(t, "status"), "fail");
+	json_object *f = json_finding(t, "assertion");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(json_str(f, "process"), "p0");
+	ck_assert_int_eq(json_count_kind(t, "zombie"), 1);
+	contains(json_str(f, "message"), "1 child left");
+	contains(json_str(f, "message"), "p0.1, exited, not reaped");
+	clean(api("proc/assert_no_children_passes"), "assert_no_children_passes");
+}
 END_TEST
 
 int main(void)
 {
 	Suite *s = suite_create("proc");
 	TCase *t = tcase_create("proc");
-	tcase_add_test(t, placeholder);
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, zombie_api);
+	tcase_add_test(t, zombie_mpt_run);
+	tcase_add_test(t, leaked_process);
+	tcase_add_test(t, crash_in_any_process);
+	tcase_add_test(t, exit_status);
+	tcase_add_test(t, precision_daemon);
+	tcase_add_test(t, spawned_programs_are_watched);
+	tcase_add_test(t, explicit_assertion);
 	suite_add_tcase(s, t);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -229,6 +229,36 @@ void mpt__wait_signaled(const char *file, int line, pid_t pid, int sig)
 		  "by %s, but it %s", (int)pid, mpt__signal_name(sig, want), got);
 }
 
+void mpt__assert_no_children(const char *file, int line)
+{
+	char path[64], kids[2048], list[600] = "";
+	snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+	if (mpt__read_file(path, kids, sizeof kids) <= 0)
+		return;
+	int n = 0;
+	size_t used = 0;
+	for (char *p = kids; *p;) {
+		char *end;
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		p = end;
+		char stat[512], *rp;
+		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+		int zombie = mpt__read_file(path, stat, sizeof stat) > 0 &&
+			     (rp = strrchr(stat, ')')) && rp[2] == 'Z';
+		const char *id = mpt__current ? mpt__proc_id(mpt__current, (pid_t)pid) : NULL;
+		if (used < sizeof list - 80)
+			used += (size_t)snprintf(list + used, sizeof list - used, "%s%ld (%s, %s)",
+						 n ? ", " : "", pid, id ? id : "?",
+						 zombie ? "exited, not reaped" : "running");
+		n++;
+	}
+	if (n)
+		mpt__fail(file, line, "mpt_assert_no_children()",
+			  "%d child%s left: %s", n, n == 1 ? "" : "ren", list);
+}
+
 const char *mpt_process_id(void)
 {
 	return mpt__procid();

@@ -10,6 +10,7 @@
 #include "../core/kinds.h"
 #include "../core/region.h"
 #include "../core/util.h"
+#include "symbolize.h"
 
 static ssize_t slurp(const char *path, char *buf, size_t size)
 {
@@ -44,7 +45,7 @@ static int stat_of(pid_t pid, char *state, int *exit_code)
 }
 
 int mpt__zombie_check(struct mpt__region *r, pid_t parent, const char *when,
-		      mpt__finding_fn *emit, mpt__site_fn *site)
+		      mpt__finding_fn *emit)
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)parent, (int)parent);
@@ -66,9 +67,9 @@ int mpt__zombie_check(struct mpt__region *r, pid_t parent, const char *when,
 			continue;
 		struct mpt__proc *e = r ? mpt__proc_find(r, (pid_t)child) : NULL;
 		char how[64], msg[512], detail[1000], where[200] = "";
-		if (site && e && e->fork_site) {
+		if (e && e->fork_site) {
 			char text[160];
-			site(e->fork_site, text, sizeof text);
+			mpt__symbolize(parent, e->fork_site, text, sizeof text);
 			if (text[0])
 				snprintf(where, sizeof where, "Forked at %s. ", text);
 		}

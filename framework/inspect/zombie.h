@@ -13,11 +13,11 @@ typedef void mpt__finding_fn(int kind, pid_t pid, const char *id,
 
 /* Reports each zombie child of parent (children forked by its main thread)
  * through emit; `when` says when it was seen ("when it exited", "at the end
- * of the test"); site, when given, names the fork call site (an address in
- * parent, so only the parent itself can pass it). Reads /proc with open/read only: no allocation. Returns how
+ * of the test"), and names where each was forked (symbolized in the live
+ * parent). Reads /proc with open/read; only a zombie found costs an allocation (the
+ * symbolizer). Returns how
  * many were found. */
-typedef void mpt__site_fn(uintptr_t addr, char *buf, size_t size);
 int mpt__zombie_check(struct mpt__region *r, pid_t parent, const char *when,
-		      mpt__finding_fn *emit, mpt__site_fn *site);
+		      mpt__finding_fn *emit);
 
 #endif

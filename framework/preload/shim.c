@@ -11,6 +11,7 @@
 
 #include "../core/kinds.h"
 #include "../core/procid.h"
+#include "../inspect/symbolize.h"
 
 int mpt__shim_active;
 
@@ -88,21 +89,7 @@ void mpt__shim_finding_for(int kind, pid_t pid, const char *id,
 
 void mpt__site_text(uintptr_t addr, char *buf, size_t size)
 {
-	buf[0] = 0;
-	if (!addr)
-		return;
-	/* The return address points after the call: look one byte back. */
-	Dl_info info;
-	if (dladdr((void *)(addr - 1), &info) && info.dli_fname) {
-		const char *mod = strrchr(info.dli_fname, '/');
-		mod = mod ? mod + 1 : info.dli_fname;
-		if (info.dli_sname)
-			snprintf(buf, size, "%s+0x%lx (%s)", info.dli_sname,
-				 (unsigned long)(addr - (uintptr_t)info.dli_saddr), mod);
-		else
-			snprintf(buf, size, "%s+0x%lx", mod,
-				 (unsigned long)(addr - (uintptr_t)info.dli_fbase));
-	}
+	mpt__symbolize(getpid(), addr, buf, size);
 }
 
 void mpt__shim_at_exit(int code)
@@ -113,7 +100,7 @@ void mpt__shim_at_exit(int code)
 		atomic_store(&self->state, MPT__PS_EXITED);
 	}
 	mpt__zombie_check(mpt__current, getpid(), "when the parent exited",
-			  mpt__shim_finding_for, mpt__site_text);
+			  mpt__shim_finding_for);
 	mpt__fd_at_exit();
 	mpt__lock_at_exit();
 }

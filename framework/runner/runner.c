@@ -300,7 +300,7 @@ static void add_leaked(struct run *R, struct slot *s, struct mpt__result *r)
 	zombie_target = r;
 	for (int i = 0; i < n && !s->timed_out; i++)
 		mpt__zombie_check(s->region, pids[i], "at the end of the test",
-				  zombie_to_result, NULL);
+				  zombie_to_result);
 	mpt__fd_end_of_test(s->region, pids, n, zombie_to_result);
 	mpt__lock_end_of_test(s->region, pids, n, zombie_to_result);
 	for (int i = 0; i < n && !s->timed_out; i++) {

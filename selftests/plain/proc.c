@@ -1,11 +1,86 @@
-/* Plain programs (no libmptest) for the process hygiene checks under mpt-run:
- * argv[1] names the case. */
+/* Plain programs (no libmptest) for the process hygiene checks under
+ * mpt-run: argv[1] names the case; each buggy case has a fixed twin. */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int zombie(int fixed)
+{
+	pid_t p = fork();
+	if (p == 0)
+		_exit(0);
+	usleep(50000);
+	if (fixed)
+		waitpid(p, NULL, 0);
+	return 0;
+}
+
+static int leak(int fixed)
+{
+	pid_t p = fork();
+	if (p == 0)
+		for (;;)
+			pause();
+	if (fixed) {
+		kill(p, SIGTERM);
+		waitpid(p, NULL, 0);
+	}
+	return 0;
+}
+
+static int crash(int fixed)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		if (!fixed)
+			raise(SIGSEGV);
+		_exit(0);
+	}
+	int st;
+	waitpid(p, &st, 0);
+	return 0; /* the buggy parent never looks at st */
+}
+
+static int daemonize(void)
+{
+	int fd[2];
+	if (pipe(fd) < 0)
+		return 1;
+	pid_t mid = fork();
+	if (mid == 0) {
+		setsid();
+		if (fork() == 0) {
+			close(fd[0]);
+			if (write(fd[1], "x", 1) != 1)
+				_exit(1);
+			_exit(0);
+		}
+		_exit(0);
+	}
+	close(fd[1]);
+	waitpid(mid, NULL, 0);
+	char c;
+	while (read(fd[0], &c, 1) > 0)
+		;
+	usleep(20000);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return 0;
+	const char *c = argc > 1 ? argv[1] : "";
+	if (!strcmp(c, "zombie")) return zombie(0);
+	if (!strcmp(c, "zombie-fixed")) return zombie(1);
+	if (!strcmp(c, "leak")) return leak(0);
+	if (!strcmp(c, "leak-fixed")) return leak(1);
+	if (!strcmp(c, "crash")) return crash(0);
+	if (!strcmp(c, "crash-fixed")) return crash(1);
+	if (!strcmp(c, "exit-status")) return 3;
+	if (!strcmp(c, "exit-status-fixed")) return 0;
+	if (!strcmp(c, "daemon")) return daemonize();
+	fprintf(stderr, "usage: proc zombie|leak|crash|exit-status[-fixed]|daemon\n");
+	return 2;
 }
