@@ -98,7 +98,7 @@ START_TEST(zombie_api)
 	clean(api("proc/zombie_fixed"), "zombie_fixed");
 	clean(api("proc/zombie_allowed"), "zombie_allowed");
 	/* The human report: which process, forked where, never waited by whom, what to do. */
-	contains(api_run.out, "zombie in p0.1 (pid ");
+	contains(api_run.out, "  zombie: p0.1 (pid ");
 	contains(api_run.out, "but its parent p0 (pid ");
 	contains(api_run.out, "never waited for it");
 	contains(api_run.out, "Forked at mpt__fn_proc__zombie_buggy");

@@ -84,7 +84,14 @@ void mpt__human_result(struct mpt__human *h, const struct mpt__result *r)
 			continue;
 		}
 		fprintf(f, "  %s", mpt__kind_name(x->kind));
-		if (x->process)
+		/* Messages that already begin with the process ("p0.1 (pid 42,
+		 * prog) exited...") are not prefixed with it again. */
+		size_t idlen = x->process ? strlen(x->process) : 0;
+		int named = idlen && !strncmp(x->message, x->process, idlen) &&
+			    x->message[idlen] == ' ';
+		if (named)
+			;
+		else if (x->process)
 			fprintf(f, " in %s (pid %d)", x->process, (int)x->pid);
 		else if (x->pid)
 			fprintf(f, " in pid %d", (int)x->pid);
