@@ -31,6 +31,7 @@ void mpt__usage(FILE *f, int mode, const char *prog)
 	      "  --junit=FILE        write a JUnit XML report to FILE (atomically)\n"
 	      "  --tap               print TAP 14 on stdout instead of the human report\n"
 	      "  --allow=KIND        do not report findings of KIND (repeatable)\n"
+	      "  --graph=FILE        write the first deadlock's wait-for graph (Graphviz DOT)\n"
 	      "  --seed=N            the seed recorded in the reports\n"
 	      "  --quiet             print only failures and the closing line\n"
 	      "  --verbose           show the output of passing tests too\n"
@@ -169,6 +170,12 @@ int mpt__parse_opts(int argc, char **argv, int mode, struct mpt__opts *o)
 			if (!*v)
 				return bad(prog, a, "empty file name", "expected --junit=FILE");
 			o->cfg.junit = v;
+			continue;
+		}
+		if ((v = value_of(a, "--graph", &m))) {
+			if (!*v)
+				return bad(prog, a, "empty file name", "expected --graph=FILE");
+			o->cfg.graph = v;
 			continue;
 		}
 		if ((v = value_of(a, "--allow", &m))) {

@@ -370,6 +370,27 @@ static int list_cgroup(struct mpt__contain *c, int slot, pid_t leader,
 	return n;
 }
 
+int mpt__contain_tree(struct mpt__contain *c, int slot, unsigned long token,
+		      pid_t leader, pid_t *pids, int max)
+{
+	int n = 0;
+	if (max < 1)
+		return 0;
+	pids[n++] = leader;
+	if (c->cgroup) {
+		n += list_cgroup(c, slot, leader, pids + 1, max - 1);
+		return n;
+	}
+	/* The leader's subtree, then orphans already reparented to us. */
+	for (int j = 0; j < n && n < max; j++)
+		n = children_of(pids[j], pids, n, max);
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (i == 0 || !is_zombie(pids[i]))
+			pids[k++] = pids[i];
+	return k + list_fallback(token, leader, pids + k, max - k);
+}
+
 int mpt__contain_list(struct mpt__contain *c, int slot, unsigned long token,
 		      pid_t leader, pid_t *pids, int max)
 {

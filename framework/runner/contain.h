@@ -33,6 +33,11 @@ int mpt__contain_list(struct mpt__contain *c, int slot, unsigned long token,
  * such a process was killed with its test, not leaked by it. */
 int mpt__proc_dying(pid_t pid);
 
+/* Every live process of a running test, the leader first (for the
+ * watchdog); returns how many. */
+int mpt__contain_tree(struct mpt__contain *c, int slot, unsigned long token,
+		      pid_t leader, pid_t *pids, int max);
+
 /* Kills every process of the slot's test and waits (bounded) until none is
  * left; reap(pid, status) is called for each child reaped meanwhile. */
 void mpt__contain_kill(struct mpt__contain *c, int slot, unsigned long token,

@@ -24,6 +24,7 @@
 #include "../core/region.h"
 #include "../core/util.h"
 #include "../inspect/endcheck.h"
+#include "../inspect/watchdog.h"
 #include "../inspect/zombie.h"
 #include "../report/report.h"
 #include "contain.h"
@@ -45,7 +46,13 @@ struct slot {
 	int64_t start, end, deadline;
 	int timed_out, abandoned, interrupted;
 	int regionfd;              /* the region's memfd, for exec'd programs */
+	struct mpt__watch *watch;  /* the deadlock watchdog's state */
+	int64_t next_sample;
+	int deadlocked;
+	char *dl_message, *dl_detail, *dl_dot;
 };
+
+#define SAMPLE_NS 20000000LL      /* the watchdog looks every 20 ms */
 
 struct run {
 	const struct mpt__config *cfg;
@@ -61,6 +68,7 @@ struct run {
 	struct mpt__summary sum;
 	struct mpt__human human;
 	size_t tap_number;
+	int graph_written;
 	int interrupted;
 	int internal_error;
 };
@@ -346,7 +354,10 @@ static void verdict(struct run *R, struct slot *s, struct mpt__result *r)
 	const struct mpt__job *job = &R->jobs[s->job];
 	int st = s->status;
 	char sig[16];
-	if (s->timed_out) {
+	if (s->deadlocked) {
+		mpt__result_add(r, MPT__K_DEADLOCK, s->leader, "p0", s->dl_message,
+				s->dl_detail);
+	} else if (s->timed_out) {
 		char *msg = mpt__xasprintf(
 			"the test ran past its %.3g s timeout; its process tree was killed",
 			(double)job->timeout_ns / 1e9);
@@ -410,6 +421,18 @@ static void finish(struct run *R, struct slot *s)
 	}
 	free(s->tail);
 	mpt__region_free(s->region);
+	mpt__watch_free(s->watch);
+	if (s->dl_dot && R->cfg->graph && !R->graph_written) {
+		FILE *g = fopen(R->cfg->graph, "we");
+		if (g) {
+			fputs(s->dl_dot, g);
+			fclose(g);
+			R->graph_written = 1;
+		}
+	}
+	free(s->dl_message);
+	free(s->dl_detail);
+	free(s->dl_dot);
 	*s = (struct slot){.outfd = -1};
 	R->nbusy--;
 	R->done++;
@@ -496,6 +519,8 @@ static void start(struct run *R, size_t j)
 	s->busy = 1;
 	s->start = mpt__now_ns();
 	s->deadline = s->start + job->timeout_ns;
+	s->watch = mpt__watch_new();
+	s->next_sample = s->start + SAMPLE_NS;
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
@@ -537,6 +562,8 @@ static int poll_timeout_ms(struct run *R)
 		if (!s->busy || s->reaped)
 			continue;
 		int64_t d = s->timed_out ? s->deadline + KILL_GRACE_NS : s->deadline;
+		if (!s->timed_out && !s->interrupted && s->watch && s->next_sample < d)
+			d = s->next_sample;
 		int64_t left = d > now ? d - now : 0;
 		if (best < 0 || left < best)
 			best = left;
@@ -554,6 +581,23 @@ static void check_deadlines(struct run *R)
 		struct slot *s = &R->slots[i];
 		if (!s->busy || s->reaped)
 			continue;
+		if (!s->timed_out && !s->interrupted && !R->interrupted && s->watch &&
+		    now >= s->next_sample && now < s->deadline) {
+			s->next_sample = now + SAMPLE_NS;
+			pid_t pids[512];
+			int n = mpt__contain_tree(R->contain, i, s->token, s->leader, pids, 512);
+			if (mpt__watch_sample(s->watch, s->region, pids, n, now, &s->dl_message,
+					      &s->dl_detail, &s->dl_dot)) {
+				/* Killed like a timeout, reported as the deadlock. */
+				s->deadlocked = 1;
+				s->timed_out = 1;
+				s->deadline = now;
+				kill_tree_now(R, s);
+				mpt__contain_kill(R->contain, i, s->token, s->leader,
+						  on_reap, R);
+			}
+			continue;
+		}
 		if (!s->timed_out && !s->interrupted &&
 		    (now >= s->deadline || R->interrupted)) {
 			s->timed_out = !R->interrupted;

@@ -23,6 +23,7 @@ struct mpt__config {
 	int jobs;
 	int tap, quiet, verbose;
 	const char *json, *junit;
+	const char *graph;           /* --graph: the first deadlock's DOT graph */
 	unsigned allow;              /* MPT_ALLOW_* bits for the whole run */
 	unsigned long long seed;
 	int exit_internal;           /* 99 for test programs, 3 for mpt-run */
