@@ -63,10 +63,20 @@ static void in_child(void)
 	mpt__fork_site = 0;
 }
 
+/* When the preload library runs in this process too, its copy of this
+ * file keeps the ids: this copy answers through it and counts nothing, so
+ * no fork is numbered twice. */
+static const char *(*delegate)(void);
+
+void mpt__procid_set_delegate(const char *(*fn)(void))
+{
+	delegate = fn;
+}
+
 static void register_handlers(void)
 {
 	static int registered;
-	if (!registered && pthread_atfork(before_fork, NULL, in_child) == 0)
+	if (!delegate && !registered && pthread_atfork(before_fork, NULL, in_child) == 0)
 		registered = 1;
 }
 
@@ -83,7 +93,7 @@ void mpt__procid_leader_init(void)
 
 void mpt__procid_attach(void)
 {
-	if (!mpt__current)
+	if (!mpt__current || delegate)
 		return;
 	register_handlers();
 	self = mpt__proc_find(mpt__current, getpid());
@@ -134,7 +144,7 @@ void mpt__procid_spawned(pid_t child, uintptr_t site)
 
 const char *mpt__procid(void)
 {
-	return lid;
+	return delegate ? delegate() : lid;
 }
 
 struct mpt__proc *mpt__procid_self(void)

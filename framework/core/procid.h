@@ -20,6 +20,8 @@ void mpt__procid_attach(void);
  * its entry unless its program already took it. */
 void mpt__procid_spawn_begin(void);
 void mpt__procid_spawned(pid_t child, uintptr_t site);
+/* Makes mpt__procid() answer through fn (the preload library's copy). */
+void mpt__procid_set_delegate(const char *(*fn)(void));
 /* The calling process's logical id, or "?" outside a test. */
 const char *mpt__procid(void);
 /* The calling process's entry in the table, or NULL. */

@@ -19,6 +19,11 @@ int mpt__shim_active;
 /* The preload library announces itself, so a libmptest loaded beside it
  * stays passive instead of counting every call twice. */
 MPT__EXPORT int mpt__preload_marker = 1;
+MPT__EXPORT const char *mpt__preload_procid(void);
+const char *mpt__preload_procid(void)
+{
+	return mpt__procid();
+}
 
 __attribute__((constructor)) static void preload_init(void)
 {
@@ -38,9 +43,12 @@ __attribute__((constructor)) static void preload_init(void)
 void mpt__shim_enable(void);
 void mpt__shim_enable(void)
 {
-	mpt__shim_active = dlsym(RTLD_DEFAULT, "mpt__preload_marker") == NULL;
+	void *ids = dlsym(RTLD_DEFAULT, "mpt__preload_procid");
+	mpt__shim_active = ids == NULL;
 	if (mpt__shim_active)
 		mpt__shim_register_exit();
+	else
+		mpt__procid_set_delegate((const char *(*)(void))ids);
 }
 #endif
 

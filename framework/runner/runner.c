@@ -63,6 +63,7 @@ struct run {
 	struct mpt__contain *contain;
 	int sigfd, devnull;
 	pid_t self;
+	char self_exe[4096];       /* this program, for re-executed leaders */
 	unsigned long tokens;
 	struct mpt__result *results;
 	struct mpt__summary sum;
@@ -126,13 +127,17 @@ static void leader_main(struct run *R, struct slot *s, int outw)
 	 * descriptor (kept high, out of the way) and load the shim. */
 	int rfd = fcntl(s->regionfd, F_DUPFD, 900);
 	close(s->regionfd);
+	for (char *const *e = R->cfg->extra_env; e && *e; e++)
+		putenv(*e);
 	if (rfd >= 0 && R->cfg->preload) {
 		char v[16];
 		snprintf(v, sizeof v, "%d", rfd);
 		setenv("MPT_REGION_FD", v, 1);
 		const char *old = getenv("LD_PRELOAD");
-		char *pre = old && *old ? mpt__xasprintf("%s:%s", R->cfg->preload, old)
-					: mpt__xstrdup(R->cfg->preload);
+		const char *extra = R->cfg->extra_preload;
+		char *pre = mpt__xasprintf("%s%s%s%s%s", R->cfg->preload,
+					   extra ? ":" : "", extra ? extra : "",
+					   old && *old ? ":" : "", old && *old ? old : "");
 		setenv("LD_PRELOAD", pre, 1);
 		free(pre);
 	}
@@ -142,9 +147,26 @@ static void leader_main(struct run *R, struct slot *s, int outw)
 	mpt__procid_leader_init();
 	if (R->cfg->leader_init)
 		R->cfg->leader_init();
-	if (job->argv) {
-		execvp(job->argv[0], job->argv);
-		leader_error(job->argv[0], errno);
+	if (job->argv || R->cfg->reexec) {
+		/* [wrapper...] PROGRAM ARGS, or [wrapper...] this test program
+		 * running just this test as its leader. */
+		size_t nw = 0, na = 0;
+		while (R->cfg->wrap && R->cfg->wrap[nw])
+			nw++;
+		while (job->argv && job->argv[na])
+			na++;
+		char **argv = mpt__xcalloc(nw + na + 3, sizeof *argv);
+		for (size_t i = 0; i < nw; i++)
+			argv[i] = R->cfg->wrap[i];
+		if (job->argv) {
+			for (size_t i = 0; i < na; i++)
+				argv[nw + i] = job->argv[i];
+		} else {
+			argv[nw] = R->self_exe;
+			argv[nw + 1] = mpt__xasprintf("--mpt-leader=%s", job->name);
+		}
+		execvp(argv[0], argv);
+		leader_error(argv[0], errno);
 	}
 	job->test->fn();
 	atomic_store(&s->region->body_done, 1);
@@ -692,6 +714,8 @@ int mpt__run(const struct mpt__config *cfg, struct mpt__job *jobs, size_t n)
 {
 	struct run R = {.cfg = cfg, .jobs = jobs, .n = n, .sigfd = -1};
 	R.self = getpid();
+	ssize_t len = readlink("/proc/self/exe", R.self_exe, sizeof R.self_exe - 1);
+	R.self_exe[len > 0 ? len : 0] = 0;
 	R.nslots = cfg->jobs > 0 ? cfg->jobs : 1;
 	if ((size_t)R.nslots > n && n > 0)
 		R.nslots = (int)n;

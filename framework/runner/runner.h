@@ -33,6 +33,13 @@ struct mpt__config {
 	const char *preload;         /* libmptest-preload.so for exec'd
 					programs, or NULL */
 	void (*leader_init)(void);   /* API tests: turn the linked-in shim on */
+	/* Running a test's tree under a tool (--valgrind, --faketime): */
+	char *const *wrap;           /* argv prefix the leader execs through */
+	const char *extra_preload;   /* loaded after the shim (libfaketime) */
+	char *const *extra_env;      /* "NAME=value" for the test's tree */
+	int reexec;                  /* API tests: the leader re-executes the
+					test program (--mpt-leader=NAME) so the
+					wrapper and preloads apply to it too */
 };
 
 /* Runs the jobs and writes the reports; returns the exit code. */
