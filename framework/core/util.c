@@ -111,7 +111,7 @@ int mpt__parse_duration(const char *s, int64_t *ns, const char **why)
 	double r = v * mult;
 	if (r < 1 || r > 1e18)
 		return -1;
-	*ns = (int64_t)r;
+	*ns = (int64_t)(r + 0.5);
 	return 0;
 }
 
