@@ -65,6 +65,7 @@ static int daemonize(void)
 	char c;
 	while (read(fd[0], &c, 1) > 0)
 		;
+	close(fd[0]);
 	usleep(20000);
 	return 0;
 }
