@@ -45,19 +45,24 @@ build() {
 	make -C "$dir" -s -j"$jobs" >/dev/null
 }
 
-# Sums Check's "Checks: N, Failures: F, Errors: E" lines and the TAP/Automake
-# results of one test-suite log directory.
+# Counts what a `make check` ran: each Check program by its own
+# "Checks: N, Failures: F, Errors: E" line, every other test (TAP scripts)
+# by the results Automake recorded in its .trs file.
 passed=0 failed=0
 count_results() {
-	local dir=$1 c f e
-	while read -r c f e; do
-		passed=$((passed + c - f - e)); failed=$((failed + f + e))
-	done < <(grep -h -o 'Checks: [0-9]*, Failures: [0-9]*, Errors: [0-9]*' "$dir"/selftests/*.log 2>/dev/null |
-		 sed 's/[^0-9 ]//g' | awk '{print $1, $2, $3}')
-	local tp tf
-	tp=$(cat "$dir"/selftests/*.sh.log 2>/dev/null | grep -c '^ok ' || true)
-	tf=$(cat "$dir"/selftests/*.sh.log 2>/dev/null | grep -c '^not ok ' || true)
-	passed=$((passed + tp)); failed=$((failed + tf))
+	local dir=$1 trs log c f e
+	for trs in "$dir"/selftests/*.trs; do
+		[ -f "$trs" ] || continue
+		log=${trs%.trs}.log
+		if [[ $(basename "$trs") == check_* ]] &&
+			read -r c f e < <(grep -o 'Checks: [0-9]*, Failures: [0-9]*, Errors: [0-9]*' "$log" |
+					  tail -1 | sed 's/[^0-9 ]//g'); then
+			passed=$((passed + c - f - e)); failed=$((failed + f + e))
+		else
+			passed=$((passed + $(grep -c '^:test-result: \(PASS\|XFAIL\|SKIP\)' "$trs")))
+			failed=$((failed + $(grep -c '^:test-result: \(FAIL\|XPASS\|ERROR\)' "$trs")))
+		fi
+	done
 }
 
 phase() { echo; echo "== $*"; }

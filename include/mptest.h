@@ -121,7 +121,9 @@ MPT_API int mpt__str_eq(const char *a, const char *b);
 				  "expected true, got false");                \
 	} while (0)
 
-#define MPT__ASSERT_CMP(a, b, op, name)                                       \
+/* text is the assertion as written: stringified here, in the macro the
+ * user called, so macros in its arguments show unexpanded. */
+#define MPT__ASSERT_CMP(a, b, op, text)                                       \
 	do {                                                                  \
 		__auto_type mpt__a = (a);                                     \
 		__auto_type mpt__b = (b);                                     \
@@ -130,17 +132,17 @@ MPT_API int mpt__str_eq(const char *a, const char *b);
 		MPT__POP                                                      \
 		if (!mpt__ok)                                                 \
 			mpt__fail_cmp(__FILE__, __LINE__,                     \
-				      name "(" #a ", " #b ")", #op,           \
+				      text, #op,                              \
 				      MPT__VAL(mpt__a).s, MPT__VAL(mpt__b).s);\
 	} while (0)
 
 /* Both operands are evaluated once; the failure prints both values. */
-#define MPT_ASSERT_EQ(a, b) MPT__ASSERT_CMP(a, b, ==, "MPT_ASSERT_EQ")
-#define MPT_ASSERT_NE(a, b) MPT__ASSERT_CMP(a, b, !=, "MPT_ASSERT_NE")
-#define MPT_ASSERT_LT(a, b) MPT__ASSERT_CMP(a, b, <, "MPT_ASSERT_LT")
-#define MPT_ASSERT_LE(a, b) MPT__ASSERT_CMP(a, b, <=, "MPT_ASSERT_LE")
-#define MPT_ASSERT_GT(a, b) MPT__ASSERT_CMP(a, b, >, "MPT_ASSERT_GT")
-#define MPT_ASSERT_GE(a, b) MPT__ASSERT_CMP(a, b, >=, "MPT_ASSERT_GE")
+#define MPT_ASSERT_EQ(a, b) MPT__ASSERT_CMP(a, b, ==, "MPT_ASSERT_EQ(" #a ", " #b ")")
+#define MPT_ASSERT_NE(a, b) MPT__ASSERT_CMP(a, b, !=, "MPT_ASSERT_NE(" #a ", " #b ")")
+#define MPT_ASSERT_LT(a, b) MPT__ASSERT_CMP(a, b, <, "MPT_ASSERT_LT(" #a ", " #b ")")
+#define MPT_ASSERT_LE(a, b) MPT__ASSERT_CMP(a, b, <=, "MPT_ASSERT_LE(" #a ", " #b ")")
+#define MPT_ASSERT_GT(a, b) MPT__ASSERT_CMP(a, b, >, "MPT_ASSERT_GT(" #a ", " #b ")")
+#define MPT_ASSERT_GE(a, b) MPT__ASSERT_CMP(a, b, >=, "MPT_ASSERT_GE(" #a ", " #b ")")
 
 /* Compares two C strings (NULL allowed); prints both, quoted and escaped. */
 #define MPT_ASSERT_STR_EQ(a, b)                                               \

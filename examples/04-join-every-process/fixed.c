@@ -3,7 +3,6 @@
 #include "pool.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,12 +16,5 @@ void pool_stop(struct pool *p)
 
 int main(void)
 {
-	struct pool p;
-	if (pool_start(&p, 4) < 0)
-		return 1;
-	for (int job = 0; job < 20; job++)
-		pool_submit(&p, job);
-	pool_stop(&p);
-	puts("submitted 20 jobs, all done");
-	return 0;
+	return run_jobs();
 }

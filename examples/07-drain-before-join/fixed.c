@@ -19,6 +19,7 @@ int main(int argc, char **argv)
 	ssize_t r;
 	while ((r = read(fd[0], buf, sizeof buf)) > 0)   /* read first... */
 		total += (size_t)r;
+	close(fd[0]);
 	int st;
 	waitpid(p, &st, 0);                              /* ...then wait */
 	printf("read %zu bytes\n", total);
