@@ -20,7 +20,9 @@ void mpt__watch_free(struct mpt__watch *w);
  * *message (one line), *detail (the report: the cycle as an indented tree,
  * each wait with call, fd, object, pipe fill and who holds the other end,
  * and a fix hint) and *dot (the wait-for graph in Graphviz DOT), all
- * malloc'd; 0 otherwise. Never reads from a pipe, never attaches ptrace. */
+ * malloc'd; 0 otherwise. Sampling never reads from a pipe and never
+ * attaches ptrace; the stacks in the report are taken with ptrace (eu-stack
+ * or gdb) only after the verdict, when the deadlock can no longer dissolve. */
 int mpt__watch_sample(struct mpt__watch *w, struct mpt__region *r,
 		      const pid_t *pids, int n, int64_t now_ns,
 		      char **message, char **detail, char **dot);

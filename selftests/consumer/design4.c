@@ -22,7 +22,7 @@ MPT_TEST(design, fork_child_assertion)
 	wait(NULL);
 }
 
-MPT_TEST(design, timeout, .timeout_ms = 200) { for (;;) pause(); }
+MPT_TEST(design, timeout, .timeout_ms = 200) { for (;;) sleep(1); }
 
 MPT_TEST(design, wait_exited_success)
 {
