@@ -40,10 +40,36 @@ static void append_number(char *id, size_t cap, unsigned n)
 	id[len] = 0;
 }
 
+/* The child's entry is claimed and filled in the parent before fork(), and
+ * published by whichever side learns the pid first: the child in its fork
+ * handler, or the parent when fork() returns (mpt__procid_forked). A child
+ * that is killed before it ever runs still has its id. */
+static struct mpt__proc *pending_entry;
+
 static void before_fork(void)
 {
-	if (mpt__current && self)
-		pending = atomic_fetch_add(&self->nforks, 1) + 1;
+	pending_entry = NULL;
+	if (!mpt__current || !self)
+		return;
+	pending = atomic_fetch_add(&self->nforks, 1) + 1;
+	struct mpt__proc *e = mpt__proc_reserve(mpt__current);
+	if (!e)
+		return;
+	memcpy(e->id, lid, sizeof e->id);
+	e->id[sizeof e->id - 1] = 0;
+	append_number(e->id, sizeof e->id, pending);
+	memcpy(e->prog, self->prog, sizeof e->prog);
+	e->ppid = getpid();
+	e->fork_site = mpt__fork_site;
+	pending_entry = e;
+}
+
+static void publish(struct mpt__proc *e, pid_t pid)
+{
+	if (!atomic_load_explicit(&e->ready, memory_order_acquire)) {
+		e->pid = pid;
+		atomic_store_explicit(&e->ready, 1, memory_order_release);
+	}
 }
 
 /* Runs in the child right after fork(): async-signal-safe work only, since
@@ -52,15 +78,25 @@ static void in_child(void)
 {
 	if (!mpt__current || !self)
 		return;
-	char prog[sizeof self->prog];
-	memcpy(prog, self->prog, sizeof prog);
-	append_number(lid, sizeof lid, pending);
-	self = mpt__proc_add(mpt__current, getpid(), getppid(), lid);
-	if (self) {
-		memcpy(self->prog, prog, sizeof prog);
-		self->fork_site = mpt__fork_site;
-	}
+	struct mpt__proc *e = pending_entry;
+	pending_entry = NULL;
 	mpt__fork_site = 0;
+	if (!e) {
+		append_number(lid, sizeof lid, pending);
+		self = mpt__proc_add(mpt__current, getpid(), getppid(), lid);
+		return;
+	}
+	publish(e, getpid());
+	memcpy(lid, e->id, sizeof lid);
+	self = e;
+}
+
+void mpt__procid_forked(pid_t child)
+{
+	struct mpt__proc *e = pending_entry;
+	pending_entry = NULL;
+	if (e && child > 0)
+		publish(e, child);
 }
 
 /* When the preload library runs in this process too, its copy of this

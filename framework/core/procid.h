@@ -13,6 +13,8 @@ struct mpt__proc;
 
 /* In a new test leader: the id becomes "p0" and forks are counted. */
 void mpt__procid_leader_init(void);
+/* In the parent, right after fork() returned child's pid. */
+void mpt__procid_forked(pid_t child);
 /* In a program exec'd inside a test: find (or make) this process's entry. */
 void mpt__procid_attach(void);
 /* In the parent, around a child started without fork handlers

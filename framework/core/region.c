@@ -102,6 +102,12 @@ struct mpt__proc *mpt__proc_add(struct mpt__region *r, pid_t pid, pid_t ppid,
 	return p;
 }
 
+struct mpt__proc *mpt__proc_reserve(struct mpt__region *r)
+{
+	unsigned i = atomic_fetch_add(&r->nprocs, 1);
+	return i < MPT__MAX_PROCS ? &r->procs[i] : NULL;
+}
+
 struct mpt__proc *mpt__proc_find(struct mpt__region *r, pid_t pid)
 {
 	unsigned n = atomic_load(&r->nprocs);

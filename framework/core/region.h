@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../plan/rules.h"
+
 #define MPT__REGION_MAGIC 0x6d707472u /* "mptr" */
 #define MPT__MAX_RECORDS 64
 #define MPT__MAX_PROCS 512
@@ -74,6 +76,34 @@ struct mpt__carried {
 	char prog[32];            /* the program it was carried into */
 };
 
+/* Fault injection (--inject, --pipe-capacity, --sched; DESIGN §8). The
+ * runner fills in the plan before the leader starts and nobody writes it
+ * afterwards; processes append every fault they apply to faults[] (slot
+ * claim, then publish with `ready`, as for records). */
+#define MPT__MAX_RULES 32
+#define MPT__MAX_FAULTS 256
+#define MPT__ACTION_SIZE 48
+enum { MPT__SCHED_OFF = 0, MPT__SCHED_PERTURB = 1 };
+struct mpt__fault {
+	atomic_uint ready;
+	pid_t pid;
+	uint64_t count;            /* the call count in that process (1 = first) */
+	char process[48];          /* logical id */
+	char call[MPT__RULE_NAME_SIZE]; /* "read", or "point=NAME" */
+	char action[MPT__ACTION_SIZE];  /* "error=EINTR", "short=100", ... */
+};
+struct mpt__inject {
+	uint32_t any;              /* nonzero when any of the below is set */
+	uint32_t nrules;
+	uint64_t seed;
+	uint32_t sched;            /* MPT__SCHED_* */
+	int32_t pipe_capacity;     /* bytes, 0: leave pipes alone */
+	struct mpt__rule rules[MPT__MAX_RULES];
+	char action[MPT__MAX_RULES][MPT__ACTION_SIZE]; /* each rule's ACTION text */
+	atomic_uint nfaults;       /* slots claimed, may exceed MAX */
+	struct mpt__fault faults[MPT__MAX_FAULTS];
+};
+
 struct mpt__region {
 	uint32_t magic;
 	pid_t leader;
@@ -86,6 +116,7 @@ struct mpt__region {
 	struct mpt__lock locks[MPT__MAX_LOCKS];
 	atomic_uint ncarried;
 	struct mpt__carried carried[MPT__MAX_CARRIED];
+	struct mpt__inject inject;   /* fault injection (DESIGN §8) */
 };
 
 /* Creates and maps a fresh region; NULL and errno on failure. The memfd is
@@ -107,6 +138,9 @@ void mpt__record_publish(struct mpt__record *rec);
  * or NULL when the table is full. */
 struct mpt__proc *mpt__proc_add(struct mpt__region *r, pid_t pid, pid_t ppid,
 				const char *id);
+/* Claims an entry to fill before the process exists (fork's prepare
+ * handler); publish it with ready = 1 once its pid is known. */
+struct mpt__proc *mpt__proc_reserve(struct mpt__region *r);
 /* The newest entry for pid, or NULL. */
 struct mpt__proc *mpt__proc_find(struct mpt__region *r, pid_t pid);
 /* The logical id recorded for pid, or NULL. */

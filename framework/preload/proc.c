@@ -17,6 +17,7 @@
 #include "../core/kinds.h"
 #include "../core/procid.h"
 #include "../core/util.h"
+#include "inject.h"
 #include "shim.h"
 
 #define REAL(ret, name, args)                                 \
@@ -31,15 +32,18 @@ MPT__EXPORT pid_t fork(void)
 	REAL(pid_t, fork, (void));
 	if (!mpt__shim_on())
 		return real_fork();
+	MPT__INJECT_FAIL(MPT__CALL_FORK, -1);
 	mpt__fork_site = (uintptr_t)__builtin_return_address(0);
 	mpt__stdio_fork_prepare();
 	mpt__threads_fork_prepare();
 	pid_t p = real_fork();
 	int e = errno;
 	if (p == 0) {
+		mpt__inject_fork_child();
 		mpt__stdio_fork_child();
 		mpt__threads_fork_child();
 	} else {
+		mpt__procid_forked(p);
 		mpt__stdio_fork_parent();
 	}
 	mpt__fork_site = 0;
@@ -237,11 +241,13 @@ static void note(pid_t r, int status)
 		reaped(r, status);
 }
 
-MPT__EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+static pid_t wait_common(enum mpt__call call, pid_t pid, int *status, int options,
+			 struct rusage *ru)
 {
 	REAL(pid_t, wait4, (pid_t, int *, int, struct rusage *));
 	if (!mpt__shim_on())
 		return real_wait4(pid, status, options, ru);
+	MPT__INJECT_FAIL(call, -1);
 	int st = 0;
 	pid_t r = real_wait4(pid, &st, options, ru);
 	int e = errno;
@@ -253,9 +259,14 @@ MPT__EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 	return r;
 }
 
+MPT__EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	return wait_common(MPT__CALL_WAIT4, pid, status, options, ru);
+}
+
 MPT__EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 {
-	return wait4(pid, status, options, NULL);
+	return wait_common(MPT__CALL_WAITPID, pid, status, options, NULL);
 }
 
 MPT__EXPORT pid_t wait(int *status)

@@ -1,6 +1,474 @@
-/* fork() in a threaded process (fork-with-threads). Placeholder hooks until
- * the check lands in this file: no findings yet. */
+/* fork() in a threaded process (fork-with-threads).
+ *
+ * The child of fork() has one thread, but a copy of every lock the other
+ * threads held at that instant: malloc's arenas, a FILE's lock, the
+ * program's own mutexes. POSIX therefore allows it only async-signal-safe
+ * calls until it execs or _exits (HAZARDS row 11); glibc papers over some
+ * of its own locks, other libraries and the program's do not. The fork
+ * wrapper counts the parent's threads (prepare) and arms the child when
+ * there were others; the first call the child then makes to a function on
+ * the watch list below is reported, once. exec replaces the image and
+ * _exit() disarms, so fork+exec and fork+_exit stay silent.
+ *
+ * malloc, calloc, realloc and free are interposed here too. Outside an
+ * armed child each costs one well-predicted branch on a flag that only an
+ * armed child sets, and the real calls go to glibc's __libc_* entry points:
+ * no dlsym, so no bootstrap recursion. Under Valgrind, memcheck replaces
+ * these four with its own allocator (as it does libc's), so it sees every
+ * block and the allocator half of this check steps aside there; the stdio
+ * and exit half still works. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/single_threaded.h>
+#include <sys/syscall.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "../core/kinds.h"
+#include "../core/procid.h"
 #include "shim.h"
 
-void mpt__threads_fork_prepare(void) {}
-void mpt__threads_fork_child(void) {}
+/* Called from stdio.c (exit hooks, fflush), and meant for the other
+ * wrappers of functions that are not async-signal-safe (lock.c's
+ * pthread_mutex_lock): a no-op unless this process is an armed child.
+ * site is the caller's address, or 0. */
+void mpt__threads_unsafe(const char *call, uintptr_t site);
+void mpt__threads_at_exit(int via_exit);
+
+/* glibc's allocator under its own names (malloc/malloc.c). noplt: the
+ * wrappers jump through the GOT, not through a PLT stub as well. */
+#if defined(__x86_64__) || defined(__i386__)
+#define NOPLT __attribute__((noplt))
+#else
+#define NOPLT
+#endif
+NOPLT void *__libc_malloc(size_t n);
+NOPLT void *__libc_calloc(size_t n, size_t size);
+NOPLT void *__libc_realloc(void *p, size_t n);
+NOPLT void __libc_free(void *p);
+
+/* The fortified entry points gcc emits with _FORTIFY_SOURCE. */
+int __printf_chk(int flag, const char *fmt, ...);
+int __fprintf_chk(FILE *fp, int flag, const char *fmt, ...);
+int __vprintf_chk(int flag, const char *fmt, va_list ap);
+int __vfprintf_chk(FILE *fp, int flag, const char *fmt, va_list ap);
+void __syslog_chk(int pri, int flag, const char *fmt, ...);
+void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap);
+
+static int armed;         /* an armed child: nothing unsafe reported yet */
+static int fork_threads;  /* threads in the parent at the last fork */
+
+/* An allocator call made from inside libc or the dynamic loader, kept for
+ * the next safe point (see alloc_call). */
+static const char *pending_call;
+static uintptr_t pending_site;
+
+#define SITE() ((uintptr_t)__builtin_return_address(0))
+#define WATCH(call)                                           \
+	do {                                                  \
+		if (__builtin_expect(armed, 0))               \
+			mpt__threads_unsafe(call, SITE());    \
+	} while (0)
+
+/* ---- counting threads, in fork's path -------------------------------------
+ * No allocation, and raw system calls: open(), read() and close() are
+ * fd.c's wrappers, which would note a descriptor of ours. */
+
+static int count_threads(void)
+{
+	/* glibc clears this when the first thread starts and never sets it
+	 * back: a process that never had a thread skips /proc. */
+	if (__libc_single_threaded)
+		return 1;
+	char buf[1024];
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n;
+	do
+		n = syscall(SYS_read, fd, buf, sizeof buf - 1);
+	while (n < 0 && errno == EINTR);
+	syscall(SYS_close, fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* "pid (comm) S ppid ...": comm may hold spaces and parentheses, so
+	 * count from the last ')'; num_threads is field 20, the 18th after
+	 * it (field 3 is the state). */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	for (int field = 2; field < 20 && *p; p++)
+		if (*p == ' ')
+			field++;
+	int t = 0;
+	while (*p >= '0' && *p <= '9')
+		t = t * 10 + (*p++ - '0');
+	return t;
+}
+
+void mpt__threads_fork_prepare(void)
+{
+	int e = errno;
+	fork_threads = count_threads();
+	errno = e;
+}
+
+void mpt__threads_fork_child(void)
+{
+	armed = fork_threads > 1;
+	pending_call = NULL;
+}
+
+/* ---- the report ------------------------------------------------------------ */
+
+void mpt__threads_unsafe(const char *call, uintptr_t site)
+{
+	if (!armed)
+		return;
+	/* Disarmed first: the report itself allocates (symbolizing), and each
+	 * child is reported once, for its first offence. */
+	armed = 0;
+	if (pending_call) {
+		call = pending_call;
+		site = pending_site;
+	}
+	int e = errno;
+	char where[160] = "", forked[160] = "";
+	if (site)
+		mpt__site_text(site, where, sizeof where);
+	struct mpt__proc *me = mpt__procid_self();
+	if (me && me->fork_site)
+		mpt__site_text(me->fork_site, forked, sizeof forked);
+	char msg[768], detail[1024];
+	snprintf(msg, sizeof msg,
+		 "%s (pid %d) called %s() after fork() in a process with %d threads, "
+		 "before exec or _exit%s%s",
+		 mpt__procid(), (int)getpid(), call, fork_threads, where[0] ? ", from " : "",
+		 where);
+	snprintf(detail, sizeof detail,
+		 "%s%s%s%s() is not async-signal-safe: a lock it needs may have been held "
+		 "by another thread at fork, and stays held in the child forever. Between "
+		 "fork() and exec in a threaded program call only async-signal-safe "
+		 "functions; use posix_spawn, or fork before starting threads.",
+		 forked[0] ? "Forked at " : "", forked, forked[0] ? ". " : "", call);
+	mpt__shim_finding(MPT__K_FORK_WITH_THREADS, msg, detail);
+	errno = e;
+}
+
+/* exit() is itself unsafe; _exit() is the correct end, but an allocation
+ * libc made for the child earlier (pending) still counts. */
+void mpt__threads_at_exit(int via_exit)
+{
+	if (via_exit || pending_call)
+		mpt__threads_unsafe("exit", 0);
+	armed = 0;
+}
+
+/* ---- the allocator ---------------------------------------------------------
+ * A call from the program (or another library) is reported at once. One
+ * from inside libc or the dynamic loader is the inner half of some other
+ * call (strdup, fopen, dlopen), made perhaps with libc's locks held, where
+ * symbolizing a report could re-enter the loader: it is kept and reported
+ * at the next safe point (the next watched call, exit or _exit), and lost
+ * if the child execs. free() from there is not counted at all: the shim's
+ * own first lookup of a libc function (dlsym) frees a stale dlerror
+ * message, which must not make a correct fork+_exit look guilty. */
+
+struct range {
+	uintptr_t lo, hi;
+};
+static struct range runtime[4]; /* executable segments of libc and ld.so */
+static int nruntime;
+
+static int in_runtime(uintptr_t a)
+{
+	for (int i = 0; i < nruntime; i++)
+		if (a >= runtime[i].lo && a < runtime[i].hi)
+			return 1;
+	return 0;
+}
+
+/* dl_iterate_phdr's callback, once at load: the object holding
+ * __libc_malloc (arg) is libc; the one loaded at AT_BASE is ld.so. */
+static int note_runtime(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	uintptr_t libc_fn = (uintptr_t)arg, ldso = (uintptr_t)getauxval(AT_BASE);
+	int mine = ldso && info->dlpi_addr == ldso;
+	for (int i = 0; !mine && i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		mine = ph->p_type == PT_LOAD && libc_fn >= lo && libc_fn < lo + ph->p_memsz;
+	}
+	for (int i = 0; mine && i < info->dlpi_phnum && nruntime < 4; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+			runtime[nruntime++] = (struct range){lo, lo + ph->p_memsz};
+		}
+	}
+	return 0;
+}
+
+static void alloc_call(const char *call, uintptr_t site, int is_free)
+{
+	if (!in_runtime(site)) {
+		mpt__threads_unsafe(call, site);
+	} else if (!is_free && !pending_call) {
+		pending_call = call;
+		pending_site = site;
+	}
+}
+
+/* The armed paths are out of line, so the common one is a load, a test
+ * and a tail jump to glibc, with no stack frame. */
+#define COLD __attribute__((noinline, cold))
+
+static COLD void *watched_malloc(size_t n, uintptr_t site)
+{
+	alloc_call("malloc", site, 0);
+	return __libc_malloc(n);
+}
+
+static COLD void *watched_calloc(size_t n, size_t size, uintptr_t site)
+{
+	alloc_call("calloc", site, 0);
+	return __libc_calloc(n, size);
+}
+
+static COLD void *watched_realloc(void *p, size_t n, uintptr_t site)
+{
+	alloc_call("realloc", site, 0);
+	return __libc_realloc(p, n);
+}
+
+static COLD void watched_free(void *p, uintptr_t site)
+{
+	alloc_call("free", site, 1);
+	__libc_free(p);
+}
+
+MPT__EXPORT void *malloc(size_t n)
+{
+	if (__builtin_expect(armed, 0))
+		return watched_malloc(n, SITE());
+	return __libc_malloc(n);
+}
+
+MPT__EXPORT void *calloc(size_t n, size_t size)
+{
+	if (__builtin_expect(armed, 0))
+		return watched_calloc(n, size, SITE());
+	return __libc_calloc(n, size);
+}
+
+MPT__EXPORT void *realloc(void *p, size_t n)
+{
+	if (__builtin_expect(armed, 0))
+		return watched_realloc(p, n, SITE());
+	return __libc_realloc(p, n);
+}
+
+MPT__EXPORT void free(void *p)
+{
+	if (__builtin_expect(armed, 0))
+		watched_free(p, SITE());
+	else
+		__libc_free(p);
+}
+
+/* ---- stdio, syslog, exit ------------------------------------------------------
+ * The real functions are looked up when the library loads, so an armed
+ * child never needs dlsym (the loader's lock may be one of those held).
+ * pthread_mutex_lock belongs to lock.c's wrapper, which can report
+ * through mpt__threads_unsafe() as stdio.c's fflush does. */
+
+static struct {
+	int (*vprintf)(const char *, va_list);
+	int (*vfprintf)(FILE *, const char *, va_list);
+	int (*vprintf_chk)(int, const char *, va_list);
+	int (*vfprintf_chk)(FILE *, int, const char *, va_list);
+	int (*puts)(const char *);
+	int (*fputs)(const char *, FILE *);
+	int (*fputc)(int, FILE *);
+	int (*putc)(int, FILE *);
+	int (*putchar)(int);
+	size_t (*fwrite)(const void *, size_t, size_t, FILE *);
+	void (*vsyslog)(int, const char *, va_list);
+	void (*vsyslog_chk)(int, int, const char *, va_list);
+	void (*exit)(int);
+} real;
+
+#define REAL(field, name)                                          \
+	(__builtin_expect(real.field != NULL, 1)                   \
+		 ? real.field                                      \
+		 : (*(void **)&real.field = mpt__real(name), real.field))
+
+__attribute__((constructor)) static void threads_init(void)
+{
+	int e = errno;
+	dl_iterate_phdr(note_runtime, (void *)(uintptr_t)__libc_malloc);
+	(void)REAL(vprintf, "vprintf");
+	(void)REAL(vfprintf, "vfprintf");
+	(void)REAL(vprintf_chk, "__vprintf_chk");
+	(void)REAL(vfprintf_chk, "__vfprintf_chk");
+	(void)REAL(puts, "puts");
+	(void)REAL(fputs, "fputs");
+	(void)REAL(fputc, "fputc");
+	(void)REAL(putc, "putc");
+	(void)REAL(putchar, "putchar");
+	(void)REAL(fwrite, "fwrite");
+	(void)REAL(vsyslog, "vsyslog");
+	(void)REAL(vsyslog_chk, "__vsyslog_chk");
+	(void)REAL(exit, "exit");
+	errno = e;
+}
+
+MPT__EXPORT int printf(const char *fmt, ...)
+{
+	WATCH("printf");
+	va_list ap;
+	va_start(ap, fmt);
+	int r = REAL(vprintf, "vprintf")(fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+MPT__EXPORT int vprintf(const char *fmt, va_list ap)
+{
+	WATCH("vprintf");
+	return REAL(vprintf, "vprintf")(fmt, ap);
+}
+
+MPT__EXPORT int fprintf(FILE *fp, const char *fmt, ...)
+{
+	WATCH("fprintf");
+	va_list ap;
+	va_start(ap, fmt);
+	int r = REAL(vfprintf, "vfprintf")(fp, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+MPT__EXPORT int vfprintf(FILE *fp, const char *fmt, va_list ap)
+{
+	WATCH("vfprintf");
+	return REAL(vfprintf, "vfprintf")(fp, fmt, ap);
+}
+
+MPT__EXPORT int __printf_chk(int flag, const char *fmt, ...)
+{
+	WATCH("printf");
+	va_list ap;
+	va_start(ap, fmt);
+	int r = REAL(vprintf_chk, "__vprintf_chk")(flag, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+MPT__EXPORT int __vprintf_chk(int flag, const char *fmt, va_list ap)
+{
+	WATCH("vprintf");
+	return REAL(vprintf_chk, "__vprintf_chk")(flag, fmt, ap);
+}
+
+MPT__EXPORT int __fprintf_chk(FILE *fp, int flag, const char *fmt, ...)
+{
+	WATCH("fprintf");
+	va_list ap;
+	va_start(ap, fmt);
+	int r = REAL(vfprintf_chk, "__vfprintf_chk")(fp, flag, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+MPT__EXPORT int __vfprintf_chk(FILE *fp, int flag, const char *fmt, va_list ap)
+{
+	WATCH("vfprintf");
+	return REAL(vfprintf_chk, "__vfprintf_chk")(fp, flag, fmt, ap);
+}
+
+/* gcc turns printf("text\n") into puts and printf("%c", c) into putchar. */
+MPT__EXPORT int puts(const char *s)
+{
+	WATCH("puts");
+	return REAL(puts, "puts")(s);
+}
+
+MPT__EXPORT int fputs(const char *s, FILE *fp)
+{
+	WATCH("fputs");
+	return REAL(fputs, "fputs")(s, fp);
+}
+
+MPT__EXPORT int fputc(int c, FILE *fp)
+{
+	WATCH("fputc");
+	return REAL(fputc, "fputc")(c, fp);
+}
+
+MPT__EXPORT int putc(int c, FILE *fp)
+{
+	WATCH("putc");
+	return REAL(putc, "putc")(c, fp);
+}
+
+MPT__EXPORT int putchar(int c)
+{
+	WATCH("putchar");
+	return REAL(putchar, "putchar")(c);
+}
+
+MPT__EXPORT size_t fwrite(const void *p, size_t size, size_t n, FILE *fp)
+{
+	WATCH("fwrite");
+	return REAL(fwrite, "fwrite")(p, size, n, fp);
+}
+
+MPT__EXPORT void syslog(int pri, const char *fmt, ...)
+{
+	WATCH("syslog");
+	va_list ap;
+	va_start(ap, fmt);
+	REAL(vsyslog, "vsyslog")(pri, fmt, ap);
+	va_end(ap);
+}
+
+MPT__EXPORT void vsyslog(int pri, const char *fmt, va_list ap)
+{
+	WATCH("vsyslog");
+	REAL(vsyslog, "vsyslog")(pri, fmt, ap);
+}
+
+MPT__EXPORT void __syslog_chk(int pri, int flag, const char *fmt, ...)
+{
+	WATCH("syslog");
+	va_list ap;
+	va_start(ap, fmt);
+	REAL(vsyslog_chk, "__vsyslog_chk")(pri, flag, fmt, ap);
+	va_end(ap);
+}
+
+MPT__EXPORT void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
+{
+	WATCH("vsyslog");
+	REAL(vsyslog_chk, "__vsyslog_chk")(pri, flag, fmt, ap);
+}
+
+/* An explicit exit() is reported here, before the atexit handlers run
+ * (they may allocate); a return from main reaches the on_exit hook
+ * (mpt__threads_at_exit) instead. */
+MPT__EXPORT void exit(int code)
+{
+	WATCH("exit");
+	REAL(exit, "exit")(code);
+	__builtin_unreachable();
+}
