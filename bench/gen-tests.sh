@@ -5,7 +5,8 @@
 #
 # Writes into OUTDIR (default: a new mktemp directory under /tmp; never the
 # source tree) and prints OUTDIR's path as its last line:
-#   t_mptest.c -> mptest-bench  N x MPT_TEST(bench, tNNNN), linked to libmptest
+#   t_mptest.c -> mptest-bench  N x MPT_TEST(bench, tNNNN), linked to lib/, a
+#                               snapshot of $MPT_BUILD/.libs/libmptest.so
 #   t_check.c  -> check-bench   N x START_TEST in one TCase of one Suite (Check)
 #   floor.c    -> floor-bench   a bare fork()/_exit()/waitpid() loop, N times
 #   timer.c    -> timer         the wall/CPU-time measurer used by overhead.sh
@@ -15,7 +16,7 @@
 # Environment:
 #   N          number of tests per program (default 2000)
 #   MPT_BUILD  the configured mptest build tree (default /work/main/_build);
-#              libmptest.so is taken from $MPT_BUILD/.libs
+#              libmptest.so is copied from $MPT_BUILD/.libs
 #   CC         the compiler (default cc)
 #   CFLAGS     optimisation flags (default -O2; -Wall -Wextra -Werror are added)
 set -euo pipefail
@@ -100,6 +101,18 @@ last=$((N - 1))
 	echo '}'
 } >"$out/t_check.c"
 
+# ---- the library under test: a snapshot --------------------------------------
+# The build tree can be rebuilt while the benchmark runs (others work in it);
+# the programs load a private copy so that every round measures the same
+# library, and a relink cannot pull it from under a running test.
+mkdir -p "$out/lib"
+real=$(readlink -f "$lib/libmptest.so")
+soname=$(objdump -p "$real" 2>/dev/null | awk '$1 == "SONAME" { print $2 }')
+soname=${soname:-libmptest.so.0}
+cp -p "$real" "$out/lib/$soname.tmp"
+mv -f "$out/lib/$soname.tmp" "$out/lib/$soname"
+ln -sfn "$soname" "$out/lib/libmptest.so"
+
 # ---- c. the floor, and the timer -------------------------------------------
 cp "$here/floor.c" "$here/timer.c" "$out/"
 
@@ -111,7 +124,7 @@ read -ra ck_cflags <<<"$(pkg-config --cflags check)"
 read -ra ck_libs <<<"$(pkg-config --libs check)"
 pids=()
 "${cc[@]}" "${cflags[@]}" -I"$src/include" "$out/t_mptest.c" -o "$out/mptest-bench" \
-	-L"$lib" -lmptest -Wl,-rpath,"$lib" &
+	-L"$out/lib" -lmptest -Wl,-rpath,"$out/lib" &
 pids+=($!)
 "${cc[@]}" "${cflags[@]}" "${ck_cflags[@]}" "$out/t_check.c" -o "$out/check-bench" \
 	"${ck_libs[@]}" &

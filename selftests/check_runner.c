@@ -164,6 +164,21 @@ START_TEST(verdicts_fallback_containment)
 }
 END_TEST
 
+/* -j in the fallback: tests running side by side never claim each other's
+ * processes (a new leader still maps its neighbours' regions for a moment). */
+START_TEST(fallback_parallel_tests_stay_apart)
+{
+	char *env[] = {"MPT_NO_CGROUP=1", NULL};
+	char *argv[] = {prog("verdicts"), "-j", "4", "--filter=verdict/*_ok",
+			"--filter=verdict/pass", "--filter=verdict/process_ids",
+			"--repeat=30", NULL};
+	struct run_result r = run_cmd(argv, env, 120);
+	ck_assert_msg(r.status == 0, "%s", r.out);
+	ASSERT_CONTAINS(r.out, "120 passed, 0 failed");
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(run_level_allow)
 {
 	char *json = path_in(scratch(), "allow.json");
@@ -420,8 +435,10 @@ START_TEST(bad_usage_exits_2)
 		  "MPT_TIMEOUT_MULTIPLIER", "positive number");
 	bad_usage((char *[]){m, NULL}, NULL, "PROGRAM", "mpt-run [OPTIONS] -- PROGRAM");
 	bad_usage((char *[]){m, "--json", "--", "true", NULL}, NULL, "--json", "--option=VALUE");
-	bad_usage((char *[]){m, "--inject=read:error=EINTR", "--", "true", NULL}, NULL,
-		  "--inject", "not available yet");
+	bad_usage((char *[]){m, "--inject=read:error=EBOGUS", "--", "true", NULL}, NULL,
+		  "--inject=read:error=EBOGUS", "unknown errno \"EBOGUS\"");
+	bad_usage((char *[]){m, "--explore=3", "--", "true", NULL}, NULL,
+		  "--explore", "not available yet");
 }
 END_TEST
 
@@ -568,6 +585,7 @@ static Suite *suite(void)
 	tcase_add_test(t, verdicts_every_kind);
 	tcase_add_test(t, verdicts_fallback_containment);
 	tcase_add_test(t, run_level_allow);
+	tcase_add_test(t, fallback_parallel_tests_stay_apart);
 	tcase_add_test(t, junit_valid_whatever_was_printed);
 	tcase_add_test(t, tap_plan_and_lines);
 	tcase_add_test(t, tap_driver_accepts);

@@ -16,17 +16,18 @@ int main(int argc, char **argv)
 	o.cfg.exit_error = 2; /* the program could not be started */
 	o.cfg.inherit_stdin = 1;
 	int rc = mpt__parse_opts(argc, argv, MPT__MODE_RUN, &o);
-	if (rc)
+	if (rc || o.help) {
+		if (o.help)
+			mpt__usage(stdout, MPT__MODE_RUN, "mpt-run");
+		mpt__opts_free(&o);
 		return rc;
-	if (o.help) {
-		mpt__usage(stdout, MPT__MODE_RUN, "mpt-run");
-		return 0;
 	}
 	o.cfg.preload = mpt__preload_path();
 	if (!o.cfg.preload) {
 		fprintf(stderr, "mpt-run: libmptest-preload.so — not found at %s (per-process "
 			"checks need it; set MPT_PRELOAD=/path/to/libmptest-preload.so)\n",
 			getenv("MPT_PRELOAD") ? getenv("MPT_PRELOAD") : MPT_PRELOAD_PATH);
+		mpt__opts_free(&o); /* and Valgrind's log directory */
 		return 2;
 	}
 	const char *slash = strrchr(o.rest[0], '/');

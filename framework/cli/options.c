@@ -8,6 +8,8 @@
 #include "../../include/mptest.h"
 #include "../core/kinds.h"
 #include "../core/util.h"
+#include "../integrations/integrations.h"
+#include "../plan/plan.h"
 
 #define DEFAULT_TIMEOUT_NS 30000000000LL
 
@@ -32,12 +34,21 @@ void mpt__usage(FILE *f, int mode, const char *prog)
 	      "  --tap               print TAP 14 on stdout instead of the human report\n"
 	      "  --allow=KIND        do not report findings of KIND (repeatable)\n"
 	      "  --graph=FILE        write the first deadlock's wait-for graph (Graphviz DOT)\n"
-	      "  --seed=N            the seed recorded in the reports\n"
+	      "  --seed=N            the seed of --inject p= rules and --sched=perturb\n"
+	      "  --inject=RULE       inject a fault: TARGET:ACTION[:WHEN...][@PROCESS],\n"
+	      "                      e.g. read:error=EINTR:nth=1@p0 (repeatable; README)\n"
+	      "  --pipe-capacity=BYTES  shrink every pipe of the test (>= 4096)\n"
+	      "  --sched=perturb     seeded 0-2 ms delays at interposed calls and points\n"
+	      "  --faketime=SPEC     run the test's processes under libfaketime with\n"
+	      "                      FAKETIME=SPEC, e.g. '+0 x10' (ten times faster)\n"
+	      "  --valgrind[=ARGS]   run every process of the test under Valgrind's memcheck;\n"
+	      "                      each error is a finding; timeouts x10; ARGS: more\n"
+	      "                      Valgrind options, separated by spaces or commas\n"
 	      "  --quiet             print only failures and the closing line\n"
 	      "  --verbose           show the output of passing tests too\n"
 	      "  --help              this text\n", f);
-	fputs("Not yet available (later releases; they exit 2): --explore, --sched,\n"
-	      "  --pipe-capacity, --inject, --faketime, --valgrind, --trace.\n", f);
+	fputs("Not yet available (later releases; they exit 2): --explore,\n"
+	      "  --sched=serial, --trace.\n", f);
 	fprintf(f, "Exit codes: 0 all passed, 1 a test failed, 2 bad usage, %s internal error.\n",
 		mode == MPT__MODE_RUN ? "3" : "99");
 }
@@ -64,8 +75,7 @@ static const char *value_of(const char *arg, const char *name, int *matched)
 }
 
 static const char *const later[] = {
-	"--explore", "--sched", "--pipe-capacity", "--inject", "--faketime",
-	"--valgrind", "--trace", NULL,
+	"--explore", "--trace", NULL,
 };
 
 static int parse_shard(const char *v, struct mpt__opts *o)
@@ -189,9 +199,27 @@ int mpt__parse_opts(int argc, char **argv, int mode, struct mpt__opts *o)
 			o->cfg.allow |= 1u << k;
 			continue;
 		}
+		if ((v = value_of(a, "--faketime", &m))) {
+			if ((rc = mpt__tools_faketime(&o->tools, prog, a, v)))
+				return rc;
+			continue;
+		}
+		if (!strcmp(a, "--valgrind") || (v = value_of(a, "--valgrind", &m))) {
+			/* The bare form: no extra Valgrind options. */
+			if ((rc = mpt__tools_valgrind(&o->tools, prog, a,
+						      strcmp(a, "--valgrind") ? v : NULL)))
+				return rc;
+			continue;
+		}
 		if ((v = value_of(a, "--seed", &m))) {
 			if (mpt__parse_uint(v, 0, ~0ULL, &o->cfg.seed))
 				return bad(prog, a, "not a seed", "expected a whole number >= 0");
+			continue;
+		}
+		/* --inject, --pipe-capacity, --sched (framework/plan/plan.c) */
+		if ((rc = mpt__plan_option(&o->cfg.inject, prog, a)) >= 0) {
+			if (rc)
+				return rc;
 			continue;
 		}
 		if (mode == MPT__MODE_TESTS) {
@@ -252,13 +280,20 @@ int mpt__parse_opts(int argc, char **argv, int mode, struct mpt__opts *o)
 	} else if (i < argc) {
 		return bad(prog, argv[i], "unexpected argument", "test programs take only options");
 	}
-	return 0;
+	if (o->help)
+		return 0;
+	return mpt__tools_configure(o->tools, &o->cfg, &o->multiplier,
+				    mode == MPT__MODE_TESTS && !o->list);
 }
 
 void mpt__opts_free(struct mpt__opts *o)
 {
 	free(o->filters);
 	o->filters = NULL;
+	mpt__tools_free(o->tools);
+	o->tools = NULL;
+	mpt__plan_free(o->cfg.inject);
+	o->cfg.inject = NULL;
 }
 
 const char *mpt__preload_path(void)

@@ -20,6 +20,7 @@ struct mpt__opts {
 	unsigned long long repeat;
 	char **rest;                 /* mpt-run: PROGRAM ARGS... */
 	int help;
+	struct mpt__tools *tools;    /* --faketime, --valgrind, or NULL */
 };
 
 /* Parses argv. Returns 0, or prints one line naming the bad token and what

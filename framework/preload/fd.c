@@ -46,6 +46,7 @@
 #include "../core/kinds.h"
 #include "../core/procid.h"
 #include "../inspect/symbolize.h"
+#include "inject.h"
 #include "shim.h"
 
 #define REAL(ret, name, args)                                 \
@@ -648,9 +649,12 @@ MPT__EXPORT int pipe(int fds[2])
 	REAL(int, pipe, (int *));
 	if (!mpt__shim_on())
 		return real_pipe(fds);
+	MPT__INJECT_FAIL(MPT__CALL_PIPE, -1);
 	ensure_init();
 	int r = real_pipe(fds);
 	if (r == 0) {
+		if (mpt__inject_on())
+			mpt__inject_pipe(fds[1]);
 		made(fds[0], HOW_PIPE, SITE());
 		made(fds[1], HOW_PIPE, SITE());
 	}
@@ -662,9 +666,12 @@ MPT__EXPORT int pipe2(int fds[2], int flags)
 	REAL(int, pipe2, (int *, int));
 	if (!mpt__shim_on())
 		return real_pipe2(fds, flags);
+	MPT__INJECT_FAIL(MPT__CALL_PIPE2, -1);
 	ensure_init();
 	int r = real_pipe2(fds, flags);
 	if (r == 0) {
+		if (mpt__inject_on())
+			mpt__inject_pipe(fds[1]);
 		made(fds[0], HOW_PIPE2, SITE());
 		made(fds[1], HOW_PIPE2, SITE());
 	}
@@ -702,6 +709,7 @@ MPT__EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 	REAL(int, accept, (int, __SOCKADDR_ARG, socklen_t *));
 	if (!mpt__shim_on())
 		return real_accept(fd, addr, len);
+	MPT__INJECT_FAIL(MPT__CALL_ACCEPT, -1);
 	ensure_init();
 	USE(fd);
 	int r = real_accept(fd, addr, len);
@@ -744,6 +752,8 @@ static int open_common(int dirfd, const char *path, int flags, mode_t mode, int 
 	REAL(int, openat, (int, const char *, int, ...));
 	if (!mpt__shim_on())
 		return real_openat(dirfd, path, flags, mode);
+	if (how == HOW_OPEN)
+		MPT__INJECT_FAIL(MPT__CALL_OPEN, -1);
 	ensure_init();
 	if (dirfd >= 0)
 		USE(dirfd); /* a directory handed down is used by opening in it */
@@ -930,6 +940,7 @@ MPT__EXPORT int close(int fd)
 	REAL(int, close, (int));
 	if (!mpt__shim_on())
 		return real_close(fd);
+	MPT__INJECT_FAIL(MPT__CALL_CLOSE, -1);
 	forget(fd);
 	return real_close(fd);
 }
@@ -970,6 +981,7 @@ MPT__EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
 	REAL(ssize_t, read, (int, void *, size_t));
 	USE(fd);
+	MPT__INJECT_IO(MPT__CALL_READ, n);
 	return real_read(fd, buf, n);
 }
 
@@ -977,6 +989,7 @@ MPT__EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
 	REAL(ssize_t, write, (int, const void *, size_t));
 	USE(fd);
+	MPT__INJECT_IO(MPT__CALL_WRITE, n);
 	return real_write(fd, buf, n);
 }
 

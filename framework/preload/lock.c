@@ -67,6 +67,7 @@
 #include "../core/lockslot.h"
 #include "../core/procid.h"
 #include "../core/util.h"
+#include "inject.h"
 #include "shim.h"
 
 /* ---- glibc's objects --------------------------------------------------------
@@ -432,6 +433,7 @@ __attribute__((noinline)) static int unlock_shared(pthread_mutex_t *m)
 
 MPT__EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
+	MPT__INJECT_RET(MPT__CALL_MUTEX_LOCK);
 	if (__builtin_expect(!shared_mutex(m), 1))
 		return CALL(pthread_mutex_lock)(m);
 	return took_mutex(m, CALL(pthread_mutex_lock)(m), SITE());
@@ -590,6 +592,7 @@ __attribute__((noinline)) static int took_unit(sem_t *s, int r, uintptr_t site)
 
 MPT__EXPORT int sem_wait(sem_t *s)
 {
+	MPT__INJECT_FAIL(MPT__CALL_SEM_WAIT, -1);
 	if (__builtin_expect(!shared_sem(s), 1))
 		return CALL(sem_wait)(s);
 	return took_unit(s, CALL(sem_wait)(s), SITE());

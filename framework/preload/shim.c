@@ -107,7 +107,9 @@ void mpt__shim_at_exit(int code)
 		self->exited_code = code;
 		atomic_store(&self->state, MPT__PS_EXITED);
 	}
-	mpt__zombie_check(mpt__current, getpid(), "when the parent exited",
+	/* A process that never started a child has none to leave behind. */
+	if (!self || atomic_load(&self->nforks) > 0)
+		mpt__zombie_check(mpt__current, getpid(), "when the parent exited",
 			  mpt__shim_finding_for);
 	mpt__fd_at_exit();
 	mpt__lock_at_exit();

@@ -105,6 +105,15 @@ void mpt__human_result(struct mpt__human *h, const struct mpt__result *r)
 			fprintf(f, "  ... and %d more %s findings (all of them are in "
 				   "--json and --junit)\n", hidden[k], mpt__kind_name(k));
 	int failed = r->status == MPT__FAIL || r->status == MPT__ERROR;
+	/* Injected faults explain a failure; a passing test lists them only
+	 * with --verbose. */
+	for (size_t i = 0; i < r->nfaults && (failed || h->verbose); i++)
+		fprintf(f, "  injected %s at %s call %llu in %s (pid %d)\n",
+			r->faults[i].action, r->faults[i].call, r->faults[i].count,
+			r->faults[i].process, (int)r->faults[i].pid);
+	if (r->faults_dropped && (failed || h->verbose))
+		fprintf(f, "  ... and %zu more injected faults (the log was full)\n",
+			r->faults_dropped);
 	if (r->output && r->output_len && (failed || h->verbose))
 		show_output(f, r);
 	fflush(f);

@@ -43,6 +43,22 @@ int mpt__report_json(FILE *f, void *arg)
 			fputc('}', f);
 		}
 		fputc(']', f);
+		if (r->nfaults || r->faults_dropped) {
+			fputs(", \"faults\": [", f);
+			for (size_t k = 0; k < r->nfaults; k++) {
+				const struct mpt__fault_entry *e = &r->faults[k];
+				fputs(k ? ", {\"process\": " : "{\"process\": ", f);
+				str(f, e->process);
+				fprintf(f, ", \"pid\": %d, \"call\": ", (int)e->pid);
+				str(f, e->call);
+				fprintf(f, ", \"count\": %llu, \"action\": ", e->count);
+				str(f, e->action);
+				fputc('}', f);
+			}
+			fputc(']', f);
+			if (r->faults_dropped)
+				fprintf(f, ", \"faults_dropped\": %zu", r->faults_dropped);
+		}
 		if (r->output && r->output_len) {
 			fputs(", \"output\": ", f);
 			mpt__json_string(f, r->output, r->output_len);

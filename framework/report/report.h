@@ -15,6 +15,15 @@ struct mpt__finding {
 	struct mpt__finding *next;
 };
 
+/* A fault --inject applied in a process of the test (not a finding). */
+struct mpt__fault_entry {
+	char *process;       /* logical id */
+	pid_t pid;
+	char *call;          /* "read", "point=child.locked" */
+	unsigned long long count; /* the call count in that process */
+	char *action;        /* "error=EINTR" */
+};
+
 struct mpt__result {
 	char *name;          /* "suite/name" */
 	int status;          /* enum mpt__status */
@@ -25,6 +34,9 @@ struct mpt__result {
 	char *output;        /* captured stdout+stderr (a bounded tail), or NULL */
 	size_t output_len;
 	size_t output_dropped; /* bytes dropped before the tail */
+	struct mpt__fault_entry *faults; /* applied faults, sorted; or NULL */
+	size_t nfaults;
+	size_t faults_dropped;   /* more than the region's log held */
 };
 
 void mpt__result_add(struct mpt__result *r, int kind, pid_t pid,

@@ -40,6 +40,12 @@ void mpt__result_clear(struct mpt__result *r)
 		free(f);
 		f = next;
 	}
+	for (size_t i = 0; i < r->nfaults; i++) {
+		free(r->faults[i].process);
+		free(r->faults[i].call);
+		free(r->faults[i].action);
+	}
+	free(r->faults);
 	free(r->name);
 	free(r->reason);
 	free(r->output);

@@ -21,6 +21,7 @@ struct mpt__contain {
 	char *base;          /* .../mptest-<pid> */
 	int *dirfd;          /* per slot: the lane's cgroup directory */
 	int *procsfd;        /* per slot: its cgroup.procs, for the leader */
+	pid_t *leaders;      /* per slot: the running leader, or 0 */
 };
 
 /* The cgroup2 mount point, from /proc/self/mountinfo; on a hybrid host it
@@ -166,6 +167,7 @@ struct mpt__contain *mpt__contain_new(int slots, int no_cgroup)
 	c->slots = slots;
 	c->dirfd = mpt__xmalloc(sizeof(int) * (size_t)slots);
 	c->procsfd = mpt__xmalloc(sizeof(int) * (size_t)slots);
+	c->leaders = mpt__xcalloc((size_t)slots, sizeof(pid_t));
 	for (int i = 0; i < slots; i++)
 		c->dirfd[i] = c->procsfd[i] = -1;
 	if (!no_cgroup && !getenv("MPT_NO_CGROUP") && setup_cgroup(c) == 0) {
@@ -190,6 +192,7 @@ void mpt__contain_free(struct mpt__contain *c)
 	free(c->base);
 	free(c->dirfd);
 	free(c->procsfd);
+	free(c->leaders);
 	free(c);
 }
 
@@ -320,12 +323,28 @@ static int children_of(pid_t pid, pid_t *out, int n, int max)
 	return n;
 }
 
-static int list_fallback(unsigned long token, pid_t leader, pid_t *pids, int max)
+void mpt__contain_set_leader(struct mpt__contain *c, int slot, pid_t leader)
+{
+	c->leaders[slot] = leader;
+}
+
+static int is_leader(const struct mpt__contain *c, pid_t pid)
+{
+	for (int i = 0; i < c->slots; i++)
+		if (c->leaders[i] == pid)
+			return 1;
+	return 0;
+}
+
+static int list_fallback(const struct mpt__contain *c, unsigned long token, pid_t leader,
+			 pid_t *pids, int max)
 {
 	pid_t mine[1024];
 	int nmine = children_of(getpid(), mine, 0, 1024), n = 0;
 	for (int i = 0; i < nmine && n < max; i++) {
-		if (mine[i] == leader || is_zombie(mine[i]))
+		/* Leaders are the runner's own children, never orphans (a new
+		 * leader still maps the other tests' regions for a moment). */
+		if (mine[i] == leader || is_leader(c, mine[i]) || is_zombie(mine[i]))
 			continue;
 		if (!has_token(mine[i], token))
 			continue;
@@ -388,7 +407,7 @@ int mpt__contain_tree(struct mpt__contain *c, int slot, unsigned long token,
 	for (int i = 0; i < n; i++)
 		if (i == 0 || !is_zombie(pids[i]))
 			pids[k++] = pids[i];
-	return k + list_fallback(token, leader, pids + k, max - k);
+	return k + list_fallback(c, token, leader, pids + k, max - k);
 }
 
 int mpt__contain_list(struct mpt__contain *c, int slot, unsigned long token,
@@ -396,7 +415,7 @@ int mpt__contain_list(struct mpt__contain *c, int slot, unsigned long token,
 {
 	if (c->cgroup)
 		return list_cgroup(c, slot, leader, pids, max);
-	return list_fallback(token, leader, pids, max);
+	return list_fallback(c, token, leader, pids, max);
 }
 
 static void reap_all(void (*reap)(void *, pid_t, int), void *arg)

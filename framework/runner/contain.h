@@ -25,6 +25,9 @@ void mpt__contain_enter(struct mpt__contain *c, int slot, unsigned long token);
 /* In the leader: closes the containment's descriptors. */
 void mpt__contain_close_fds(struct mpt__contain *c);
 
+/* The runner tells which leader runs in each slot (0 when none). */
+void mpt__contain_set_leader(struct mpt__contain *c, int slot, pid_t leader);
+
 /* Lists the live processes of the slot's test (the leader excluded) into
  * pids (up to max); returns how many. Call after the leader is reaped. */
 int mpt__contain_list(struct mpt__contain *c, int slot, unsigned long token,

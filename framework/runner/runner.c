@@ -26,6 +26,7 @@
 #include "../inspect/endcheck.h"
 #include "../inspect/watchdog.h"
 #include "../inspect/zombie.h"
+#include "../plan/plan.h"
 #include "../report/report.h"
 #include "contain.h"
 
@@ -76,13 +77,22 @@ struct run {
 
 /* ---- the leader (in the forked child) ----------------------------------- */
 
-static void close_runner_fds(struct run *R, int keep)
+/* In a new leader: drop what belongs to the runner and to the other tests.
+ * The other tests' regions are unmapped too: a mapping of another test's
+ * region would make this tree look like that test's to the fallback
+ * containment (which attributes orphans by the region they map). */
+static void close_runner_fds(struct run *R, const struct slot *mine)
 {
 	if (R->sigfd >= 0)
 		close(R->sigfd);
-	for (int i = 0; i < R->nslots; i++)
-		if (R->slots[i].busy && R->slots[i].outfd >= 0 && R->slots[i].outfd != keep)
-			close(R->slots[i].outfd);
+	for (int i = 0; i < R->nslots; i++) {
+		struct slot *o = &R->slots[i];
+		if (!o->busy || o == mine)
+			continue;
+		if (o->outfd >= 0)
+			close(o->outfd);
+		mpt__region_free(o->region);
+	}
 	mpt__contain_close_fds(R->contain);
 }
 
@@ -120,7 +130,7 @@ static void leader_main(struct run *R, struct slot *s, int outw)
 	dup2(outw, 2);
 	close(outw);
 	close(R->devnull);
-	close_runner_fds(R, -1);
+	close_runner_fds(R, s);
 	close(s->outfd);
 
 	/* Programs the test execs find the region through an inherited
@@ -166,11 +176,22 @@ static void leader_main(struct run *R, struct slot *s, int outw)
 			argv[nw + 1] = mpt__xasprintf("--mpt-leader=%s", job->name);
 		}
 		execvp(argv[0], argv);
-		leader_error(argv[0], errno);
+		int e = errno;
+		char what[256];
+		snprintf(what, sizeof what, "%s", argv[0]);
+		if (!job->argv)
+			free(argv[nw + 1]);
+		free(argv);
+		leader_error(what, e);
 	}
 	job->test->fn();
 	atomic_store(&s->region->body_done, 1);
-	exit(0);
+	/* The leader is a fork of the runner: exit() would run the atexit
+	 * handlers and destructors of the program that called mpt_main, once
+	 * per test, and pay for the pages they touch. Flush the test's stdio
+	 * and end through _exit, which the shim wraps for its exit checks. */
+	fflush(NULL);
+	_exit(0);
 }
 
 /* ---- output capture ------------------------------------------------------ */
@@ -331,14 +352,25 @@ static void add_leaked(struct run *R, struct slot *s, struct mpt__result *r)
 	for (int i = 0; i < n && !s->timed_out; i++)
 		mpt__zombie_check(s->region, pids[i], "at the end of the test",
 				  zombie_to_result);
+	/* A descriptor carried into a program that never used it often
+	 * explains a hang, so it is reported after a timeout or deadlock too;
+	 * locks still held when the harness killed a stuck tree are part of
+	 * the deadlock report, not leaks of their own. */
 	mpt__fd_end_of_test(s->region, pids, n, zombie_to_result);
-	mpt__lock_end_of_test(s->region, pids, n, zombie_to_result);
+	if (!s->timed_out)
+		mpt__lock_end_of_test(s->region, pids, n, zombie_to_result);
 	for (int i = 0; i < n && !s->timed_out; i++) {
 		if (mpt__proc_dying(pids[i]))
 			continue; /* killed along with its test (kill(0, ...)) */
+		/* The table's program name: under a tool, /proc's comm names
+		 * the tool (memcheck-amd64-), not the program. */
 		char comm[64];
-		mpt__proc_comm(pids[i], comm, sizeof comm);
-		const char *id = mpt__proc_id(s->region, pids[i]);
+		struct mpt__proc *e = mpt__proc_find(s->region, pids[i]);
+		if (e && e->prog[0])
+			snprintf(comm, sizeof comm, "%s", e->prog);
+		else
+			mpt__proc_comm(pids[i], comm, sizeof comm);
+		const char *id = e ? e->id : NULL;
 		char *msg = mpt__xasprintf(
 			"process %d (%s) was still running when the test ended; "
 			"the harness killed it", (int)pids[i], comm);
@@ -428,7 +460,11 @@ static void finish(struct run *R, struct slot *s)
 	r->seed = R->cfg->seed;
 	r->duration_ms = (double)(s->end - s->start) / 1e6;
 	add_region_records(r, s->region);
+	mpt__plan_collect(r, s->region);
 	add_leaked(R, s, r);
+	if (R->cfg->after_test)
+		R->cfg->after_test(R->cfg->after_test_arg, s->region, s->leader,
+				   s->start, r);
 	/* Every writer is dead now: this reads to end of file (or to EAGAIN if
 	 * a process the sweep could not find still holds the pipe). */
 	drain(s, SIZE_MAX);
@@ -455,6 +491,7 @@ static void finish(struct run *R, struct slot *s)
 	free(s->dl_message);
 	free(s->dl_detail);
 	free(s->dl_dot);
+	mpt__contain_set_leader(R->contain, (int)(s - R->slots), 0);
 	*s = (struct slot){.outfd = -1};
 	R->nbusy--;
 	R->done++;
@@ -526,6 +563,7 @@ static void start(struct run *R, size_t j)
 		finish_error(R, j, "cannot create the session region", errno);
 		return;
 	}
+	mpt__plan_load(s->region, R->cfg->inject, R->cfg->seed);
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		int e = errno;
@@ -561,6 +599,7 @@ static void start(struct run *R, size_t j)
 	s->regionfd = -1;
 	setpgid(pid, pid); /* both sides, so neither races the other */
 	s->leader = pid;
+	mpt__contain_set_leader(R->contain, (int)(s - R->slots), pid);
 	R->nbusy++;
 }
 

@@ -5,8 +5,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct mpt_test;
+struct mpt__region;
+struct mpt__result;
 
 struct mpt__job {
 	char *name;                  /* "suite/name" or the program's name */
@@ -40,6 +43,14 @@ struct mpt__config {
 	int reexec;                  /* API tests: the leader re-executes the
 					test program (--mpt-leader=NAME) so the
 					wrapper and preloads apply to it too */
+	/* Called once per test when its tree is gone, before the verdict
+	 * (--valgrind reads each process's log into findings, --faketime
+	 * removes libfaketime's files); start_ns is mpt__now_ns() at start. */
+	void (*after_test)(void *arg, struct mpt__region *region, pid_t leader,
+			   int64_t start_ns, struct mpt__result *r);
+	void *after_test_arg;
+	struct mpt__inject_plan *inject; /* --inject, --pipe-capacity, --sched;
+					    or NULL (framework/plan/plan.h) */
 };
 
 /* Runs the jobs and writes the reports; returns the exit code. */

@@ -1,0 +1,74 @@
+/* Fault injection in the shim (--inject, --sched=perturb, --pipe-capacity;
+ * DESIGN §8): the wrappers ask mpt__inject_call() before the real call.
+ *
+ * Without a rule, a schedule or a pipe capacity the question costs one
+ * well-predicted branch after mpt__shim_on(): mpt__inject_on() reads a flag
+ * the runner set in the region before the test started. */
+#ifndef MPT_INJECT_H
+#define MPT_INJECT_H
+
+#include <errno.h>
+#include <stdint.h>
+
+#include "shim.h"
+
+/* The calls the wrappers ask about; their rule names are in inject.c. */
+enum mpt__call {
+	MPT__CALL_READ, MPT__CALL_WRITE, MPT__CALL_FORK, MPT__CALL_WAITPID,
+	MPT__CALL_WAIT4, MPT__CALL_PIPE, MPT__CALL_PIPE2, MPT__CALL_OPEN,
+	MPT__CALL_CLOSE, MPT__CALL_CONNECT, MPT__CALL_ACCEPT,
+	MPT__CALL_MUTEX_LOCK, MPT__CALL_SEM_WAIT, MPT__CALL_COUNT
+};
+
+static inline int mpt__inject_on(void)
+{
+	return __builtin_expect(mpt__shim_on() && mpt__current->inject.any, 0);
+}
+
+/* Counts the call in this process and applies what fires: delays, signals
+ * and kills happen here. Returns 0 to go on with the real call,
+ * MPT__RULE_ERROR with the errno in *value (the wrapper fails without the
+ * real call), or MPT__RULE_SHORT with the byte limit in *value.
+ * Async-signal-safe; keeps errno. */
+int mpt__inject_call(enum mpt__call call, int64_t *value);
+
+/* In a fork child: its calls are counted from 1 again. */
+void mpt__inject_fork_child(void);
+
+/* The pipe wrappers: shrinks a new pipe to the --pipe-capacity. */
+void mpt__inject_pipe(int wfd);
+
+/* Wrapper prologues. Fail with an errno ... */
+#define MPT__INJECT_FAIL(call, failval)                                     \
+	do {                                                                \
+		int64_t v_;                                                 \
+		if (mpt__inject_on() &&                                     \
+		    mpt__inject_call(call, &v_) == MPT__RULE_ERROR) {       \
+			errno = (int)v_;                                    \
+			return failval;                                     \
+		}                                                           \
+	} while (0)
+/* ... or transfer fewer bytes (n is the wrapper's byte count) ... */
+#define MPT__INJECT_IO(call, n)                                             \
+	do {                                                                \
+		int64_t v_;                                                 \
+		if (mpt__inject_on()) {                                     \
+			int a_ = mpt__inject_call(call, &v_);               \
+			if (a_ == MPT__RULE_ERROR) {                        \
+				errno = (int)v_;                            \
+				return -1;                                  \
+			}                                                   \
+			if (a_ == MPT__RULE_SHORT && (n) > (size_t)v_)      \
+				(n) = (size_t)v_;                           \
+		}                                                           \
+	} while (0)
+/* ... or, for pthread-style calls, return the errno. */
+#define MPT__INJECT_RET(call)                                               \
+	do {                                                                \
+		int64_t v_;                                                 \
+		if (mpt__inject_on() &&                                     \
+		    mpt__inject_call(call, &v_) == MPT__RULE_ERROR)         \
+			return (int)v_;                                     \
+	} while (0)
+
+#endif

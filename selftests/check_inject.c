@@ -1,0 +1,346 @@
+/* Selftests of fault injection (DESIGN §8, HAZARDS rows 6, 7 and 12): each
+ * rule form of the issue provokes its bug in a buggy program and leaves
+ * the correct twin passing; every applied fault is in the report with its
+ * process and call count; one seed gives one fault list; bad rules exit 2
+ * naming the token; --pipe-capacity turns a small join-before-drain into
+ * the deadlock. Programs: selftests/plain/inject.c (mpt-run) and
+ * selftests/progs/inject.c (the API). */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static char *bin(const char *rel)
+{
+	return path_in(builddir(), rel);
+}
+
+static json_object *reports[64];
+static int nreports;
+
+static void free_reports(void)
+{
+	while (nreports > 0)
+		json_object_put(reports[--nreports]);
+}
+
+static json_object *keep(json_object *rep)
+{
+	static int registered;
+	if (!registered++)
+		atexit(free_reports);
+	if (rep && nreports < (int)(sizeof reports / sizeof reports[0]))
+		reports[nreports++] = rep;
+	return rep;
+}
+
+/* Runs `mpt-run OPTS... -- plain/inject CASE [ARG]` (opts NULL-terminated);
+ * returns the test's JSON object and mpt-run's exit code in *status. */
+static json_object *run_plain(const char *const *opts, const char *which,
+			      const char *arg, int *status)
+{
+	static int n;
+	char name[64];
+	snprintf(name, sizeof name, "inject-%d.json", n++);
+	char *json = path_in(scratch(), name);
+	char *jopt;
+	if (asprintf(&jopt, "--json=%s", json) < 0)
+		abort();
+	char *argv[16];
+	int k = 0;
+	argv[k++] = bin("mpt-run");
+	argv[k++] = jopt;
+	argv[k++] = "--timeout=10s";
+	for (int i = 0; opts && opts[i]; i++)
+		argv[k++] = (char *)opts[i];
+	argv[k++] = "--";
+	char *prog = bin("selftests/plain/inject");
+	argv[k++] = prog;
+	argv[k++] = (char *)which;
+	if (arg)
+		argv[k++] = (char *)arg;
+	argv[k] = NULL;
+	struct run_result r = run_cmd(argv, NULL, 60);
+	json_object *rep = keep(json_load(json));
+	ck_assert_msg(rep != NULL, "%s: no report: %s", which, r.err);
+	*status = r.status;
+	run_free(&r);
+	free(argv[0]);
+	free(jopt);
+	free(prog);
+	free(json);
+	return json_test(rep, "inject");
+}
+
+static json_object *faults(json_object *t)
+{
+	json_object *fs;
+	if (!json_object_object_get_ex(t, "faults", &fs))
+		return NULL;
+	return fs;
+}
+
+/* The test has exactly one applied fault, and it is this one. */
+static void one_fault(json_object *t, const char *process, const char *call,
+		      long long count, const char *action)
+{
+	json_object *fs = faults(t);
+	ck_assert_msg(fs && json_object_array_length(fs) == 1, "faults: %s",
+		      fs ? json_object_to_json_string(fs) : "none");
+	json_object *f = json_object_array_get_idx(fs, 0);
+	ck_assert_str_eq(json_str(f, "process"), process);
+	ck_assert_str_eq(json_str(f, "call"), call);
+	ck_assert_int_eq(json_int(f, "count"), count);
+	ck_assert_str_eq(json_str(f, "action"), action);
+	ck_assert_int_gt(json_int(f, "pid"), 1);
+}
+
+static void passes(json_object *t, int status, const char *name)
+{
+	json_object *fs;
+	ck_assert(json_object_object_get_ex(t, "findings", &fs));
+	ck_assert_msg(json_object_array_length(fs) == 0, "%s: %s", name,
+		      json_object_to_json_string(fs));
+	ck_assert_str_eq(json_str(t, "status"), "pass");
+	ck_assert_int_eq(status, 0);
+}
+
+static void fails_with(json_object *t, int status, const char *kind)
+{
+	ck_assert_str_eq(json_str(t, "status"), "fail");
+	ck_assert_msg(json_count_kind(t, kind) >= 1, "no %s finding", kind);
+	ck_assert_int_eq(status, 1);
+}
+
+/* The buggy program fails with kind and the fault; the twin passes. */
+static void pair(const char *rule, const char *buggy, const char *fixed,
+		 const char *kind, const char *process, const char *call,
+		 long long count, const char *action)
+{
+	const char *opts[] = {rule, NULL};
+	int st;
+	json_object *t = run_plain(opts, buggy, NULL, &st);
+	fails_with(t, st, kind);
+	one_fault(t, process, call, count, action);
+	t = run_plain(opts, fixed, NULL, &st);
+	passes(t, st, fixed);
+	one_fault(t, process, call, count, action);
+	/* Without the rule the buggy program passes, and nothing is listed. */
+	t = run_plain(NULL, buggy, NULL, &st);
+	ck_assert_msg(faults(t) == NULL, "faults without a rule");
+	passes(t, st, buggy);
+}
+
+START_TEST(eintr_read)
+{
+	pair("--inject=read:error=EINTR:nth=1@p0", "eintr", "eintr-fixed",
+	     "exit-status", "p0", "read", 1, "error=EINTR");
+}
+END_TEST
+
+START_TEST(short_write)
+{
+	pair("--inject=write:short=100:nth=1@p0", "short", "short-fixed",
+	     "exit-status", "p0", "write", 1, "short=100");
+}
+END_TEST
+
+START_TEST(kill_at_point)
+{
+	pair("--inject=point=child.locked:kill=SIGKILL", "lock-kill", "lock-kill-fixed",
+	     "lock-held", "p0.1", "point=child.locked", 1, "kill=SIGKILL");
+}
+END_TEST
+
+START_TEST(fork_eagain)
+{
+	pair("--inject=fork:error=EAGAIN:nth=2", "fork", "fork-fixed",
+	     "exit-status", "p0", "fork", 2, "error=EAGAIN");
+}
+END_TEST
+
+START_TEST(waitpid_every)
+{
+	pair("--inject=waitpid:error=EINTR:every=3", "waitpid", "waitpid-fixed",
+	     "exit-status", "p0", "waitpid", 3, "error=EINTR");
+}
+END_TEST
+
+/* process, call, count and action of every fault (pids differ per run). */
+static char *fault_list(json_object *t)
+{
+	json_object *fs = faults(t);
+	size_t n = fs ? json_object_array_length(fs) : 0;
+	char *out = strdup("");
+	for (size_t i = 0; i < n; i++) {
+		json_object *f = json_object_array_get_idx(fs, i);
+		char *next;
+		if (asprintf(&next, "%s%s %s %lld %s;", out, json_str(f, "process"),
+			     json_str(f, "call"), json_int(f, "count"),
+			     json_str(f, "action")) < 0)
+			abort();
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+START_TEST(delay_seeded)
+{
+	const char *s1[] = {"--seed=1", "--inject=write:delay=5ms:p=0.2", NULL};
+	const char *s2[] = {"--seed=2", "--inject=write:delay=5ms:p=0.2", NULL};
+	int st;
+	json_object *a = run_plain(s1, "delays", NULL, &st);
+	passes(a, st, "delays seed 1");
+	json_object *fs = faults(a);
+	/* 50 writes at p=0.2: some, not all, are delayed; all listed. */
+	ck_assert_msg(fs && json_object_array_length(fs) >= 2 &&
+		      json_object_array_length(fs) < 50, "faults: %s",
+		      fs ? json_object_to_json_string(fs) : "none");
+	for (size_t i = 0; i < json_object_array_length(fs); i++) {
+		json_object *f = json_object_array_get_idx(fs, i);
+		ck_assert_str_eq(json_str(f, "call"), "write");
+		ck_assert_str_eq(json_str(f, "action"), "delay=5ms");
+	}
+	json_object *b = run_plain(s1, "delays", NULL, &st);
+	json_object *c = run_plain(s2, "delays", NULL, &st);
+	char *la = fault_list(a), *lb = fault_list(b), *lc = fault_list(c);
+	ck_assert_str_eq(la, lb);            /* same seed, same faults */
+	ck_assert_str_ne(la, lc);            /* another seed, others */
+	free(la);
+	free(lb);
+	free(lc);
+}
+END_TEST
+
+/* The human report lists the faults of a failed test. */
+START_TEST(human_lists_faults)
+{
+	char *argv[] = {bin("mpt-run"), "--inject=read:error=EINTR:nth=1@p0", "--",
+			bin("selftests/plain/inject"), "eintr", NULL};
+	struct run_result r = run_cmd(argv, NULL, 60);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strstr(r.out, "injected error=EINTR at read call 1 in p0 (pid "),
+		      "%s", r.out);
+	run_free(&r);
+	free(argv[0]);
+	free(argv[3]);
+}
+END_TEST
+
+START_TEST(pipe_capacity)
+{
+	const char *cap[] = {"--pipe-capacity=4096", NULL};
+	int st;
+	json_object *t = run_plain(NULL, "join-drain", "6000", &st);
+	passes(t, st, "join-drain");
+	t = run_plain(cap, "join-drain", "6000", &st);
+	fails_with(t, st, "deadlock");
+	t = run_plain(cap, "join-drain-fixed", "6000", &st);
+	passes(t, st, "join-drain-fixed");
+}
+END_TEST
+
+START_TEST(sched_perturb)
+{
+	const char *p[] = {"--seed=7", "--sched=perturb", NULL};
+	int st;
+	json_object *t;
+	t = run_plain(p, "delays", NULL, &st);
+	passes(t, st, "delays perturbed");
+	t = run_plain(p, "waitpid-fixed", NULL, &st);
+	passes(t, st, "waitpid perturbed");
+}
+END_TEST
+
+/* Bad rules and unavailable options: exit 2, one line naming the token. */
+static void rejected(const char *arg, const char *token)
+{
+	char *argv[] = {bin("mpt-run"), (char *)arg, "--", "true", NULL};
+	struct run_result r = run_cmd(argv, NULL, 30);
+	ck_assert_msg(r.status == 2, "%s: exit %d", arg, r.status);
+	ck_assert_msg(strstr(r.err, token), "%s: \"%s\" not in: %s", arg, token, r.err);
+	ck_assert_msg(count_str(r.err, "\n") == 1, "%s: not one line: %s", arg, r.err);
+	run_free(&r);
+	free(argv[0]);
+}
+
+START_TEST(bad_rules)
+{
+	rejected("--inject=read:error=EBOGUS", "\"EBOGUS\"");
+	rejected("--inject=write:short=-3", "\"-3\"");
+	rejected("--inject=point=:kill", "point=");
+	rejected("--inject=nonsense", "\"nonsense\"");
+	rejected("--inject=read:error=EINTR:p=1.5", "\"1.5\"");
+	rejected("--inject=fork:error=EINTR", "fork cannot fail with \"EINTR\"");
+	rejected("--pipe-capacity=100", "emulated capacities below a page are not available yet");
+	rejected("--pipe-capacity=lots", "--pipe-capacity=lots");
+	rejected("--sched=serial", "not available yet");
+	rejected("--sched=fast", "--sched=fast");
+	rejected("--explore=3", "not available yet");
+}
+END_TEST
+
+/* The API: the same rules apply to MPT_TESTs and their children. */
+START_TEST(api)
+{
+	char *json = path_in(scratch(), "api.json");
+	char *jopt;
+	if (asprintf(&jopt, "--json=%s", json) < 0)
+		abort();
+	char *argv[] = {bin("selftests/progs/inject"), jopt,
+			"--inject=read:error=EINTR:nth=1@p0", "--filter=inject/eintr*", NULL};
+	struct run_result r = run_cmd(argv, NULL, 60);
+	ck_assert_int_eq(r.status, 1);
+	json_object *rep = keep(json_load(json));
+	ck_assert(rep != NULL);
+	json_object *t = json_test(rep, "inject/eintr_buggy");
+	ck_assert_int_eq(json_count_kind(t, "assertion"), 1);
+	one_fault(t, "p0", "read", 1, "error=EINTR");
+	ck_assert_str_eq(json_str(json_test(rep, "inject/eintr_fixed"), "status"), "pass");
+	run_free(&r);
+
+	argv[2] = "--inject=point=child.locked:kill=SIGKILL";
+	argv[3] = "--filter=inject/lock_kill*";
+	r = run_cmd(argv, NULL, 60);
+	ck_assert_int_eq(r.status, 1);
+	rep = keep(json_load(json));
+	t = json_test(rep, "inject/lock_kill_buggy");
+	ck_assert_int_eq(json_count_kind(t, "lock-held"), 1);
+	one_fault(t, "p0.1", "point=child.locked", 1, "kill=SIGKILL");
+	t = json_test(rep, "inject/lock_kill_fixed");
+	ck_assert_str_eq(json_str(t, "status"), "pass");
+	one_fault(t, "p0.1", "point=child.locked", 1, "kill=SIGKILL");
+	run_free(&r);
+	free(argv[0]);
+	free(jopt);
+	free(json);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("inject");
+	TCase *tc = tcase_create("inject");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, bad_rules);
+	tcase_add_test(tc, eintr_read);
+	tcase_add_test(tc, short_write);
+	tcase_add_test(tc, kill_at_point);
+	tcase_add_test(tc, fork_eagain);
+	tcase_add_test(tc, waitpid_every);
+	tcase_add_test(tc, delay_seeded);
+	tcase_add_test(tc, human_lists_faults);
+	tcase_add_test(tc, pipe_capacity);
+	tcase_add_test(tc, sched_perturb);
+	tcase_add_test(tc, api);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

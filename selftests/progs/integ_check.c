@@ -1,0 +1,164 @@
+/* A Check test program with mptest's guard (include/mptest-check.h): each
+ * buggy test must fail through Check with mptest's finding, each fixed
+ * twin must pass. selftests/check_integrations.c runs it (in fork mode and
+ * with CK_FORK=no) and reads Check's verbose output. argv[1], when given,
+ * is a file where the leaked tests write the pids they leave running. */
+#include <check.h>
+#include <mptest-check.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *pid_file;
+
+static void note_pid(pid_t p)
+{
+	FILE *f = pid_file ? fopen(pid_file, "a") : NULL;
+	if (f) {
+		fprintf(f, "%d\n", (int)p);
+		fclose(f);
+	}
+}
+
+/* Waits until p has exited, and leaves it a zombie (WNOWAIT): what a
+ * parent that forgets to wait does, without depending on timing. */
+static void until_exited(pid_t p)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	while (waitid(P_PID, (id_t)p, &si, WEXITED | WNOWAIT) < 0)
+		;
+}
+
+/* A child that exits and is never waited for. */
+START_TEST(zombie_leaving)
+{
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0)
+		_exit(0);
+	until_exited(p);
+}
+END_TEST
+
+START_TEST(zombie_reaped)
+{
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0)
+		_exit(0);
+	usleep(50000);
+	int st;
+	ck_assert_int_eq(waitpid(p, &st, 0), p);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+END_TEST
+
+/* A worker still running when the test ends. */
+START_TEST(worker_left_running)
+{
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0)
+		for (;;)
+			pause();
+	note_pid(p);
+}
+END_TEST
+
+START_TEST(worker_stopped)
+{
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0)
+		for (;;)
+			pause();
+	/* Not SIGTERM: a child inherits Check's SIGTERM handler, which kills
+	 * the test's whole process group. */
+	kill(p, SIGKILL);
+	ck_assert_int_eq(waitpid(p, NULL, 0), p);
+}
+END_TEST
+
+/* A daemon (double fork and setsid) cannot slip out of the guard. */
+START_TEST(daemon_left_running)
+{
+	int fd[2];
+	ck_assert_int_eq(pipe(fd), 0);
+	pid_t mid = fork();
+	ck_assert_int_ge(mid, 0);
+	if (mid == 0) {
+		setsid();
+		pid_t d = fork();
+		if (d == 0) {
+			close(fd[0]);
+			for (;;)
+				pause();
+		}
+		if (write(fd[1], &d, sizeof d) != sizeof d)
+			_exit(1);
+		_exit(0);
+	}
+	close(fd[1]);
+	pid_t d;
+	ck_assert_int_eq(read(fd[0], &d, sizeof d), (ssize_t)sizeof d);
+	close(fd[0]);
+	note_pid(d);
+	ck_assert_int_eq(waitpid(mid, NULL, 0), mid);
+}
+END_TEST
+
+/* A child that leaves its own child unreaped: seen by the shim when the
+ * child exits, and reported by the teardown. */
+START_TEST(grandchild_zombie)
+{
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0) {
+		pid_t g = fork();
+		if (g == 0)
+			_exit(0);
+		until_exited(g);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(p, NULL, 0), p);
+}
+END_TEST
+
+/* mptest's assertions fail a Check test from any process. */
+START_TEST(child_assertion)
+{
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0) {
+		MPT_ASSERT_EQ(getppid(), 1);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(p, NULL, 0), p);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+	pid_file = argc > 1 ? argv[1] : NULL;
+	Suite *s = suite_create("guard");
+	TCase *tc = tcase_create("guard");
+	mpt_check_guard(tc);
+	tcase_add_test(tc, zombie_leaving);
+	tcase_add_test(tc, zombie_reaped);
+	tcase_add_test(tc, worker_left_running);
+	tcase_add_test(tc, worker_stopped);
+	tcase_add_test(tc, daemon_left_running);
+	tcase_add_test(tc, grandchild_zombie);
+	tcase_add_test(tc, child_assertion);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_VERBOSE);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
