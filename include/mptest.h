@@ -186,6 +186,17 @@ MPT_API void mpt__wait_signaled(const char *file, int line, pid_t pid, int sig);
 MPT_API void mpt__assert_no_children(const char *file, int line);
 #define mpt_assert_no_children() mpt__assert_no_children(__FILE__, __LINE__)
 
+/* Asserts that the calling process holds no descriptor it did not hold
+ * when the test started (in the leader: the body's start), naming each new
+ * one and where it was made. */
+MPT_API void mpt__assert_fds_unchanged(const char *file, int line);
+#define mpt_assert_fds_unchanged() mpt__assert_fds_unchanged(__FILE__, __LINE__)
+
+/* Asserts that the calling process holds no process-shared mutex,
+ * semaphore unit or file lock that the shim saw it take. */
+MPT_API void mpt__assert_no_locks(const char *file, int line);
+#define mpt_assert_no_locks() mpt__assert_no_locks(__FILE__, __LINE__)
+
 /* The logical id of the calling process in its test: "p0" for the test
  * leader, "p0.1" for its first child, "p0.1.2" for that child's second... */
 MPT_API const char *mpt_process_id(void);

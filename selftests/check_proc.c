@@ -180,6 +180,20 @@ START_TEST(explicit_assertion)
 }
 END_TEST
 
+START_TEST(explicit_fd_and_lock_assertions)
+{
+	json_object *f = exactly(api("proc/assert_fds_unchanged_fails"),
+				 "assert_fds_unchanged_fails", "assertion", "p0");
+	contains(json_str(f, "message"), "mpt_assert_fds_unchanged() failed: 1 descriptor");
+	contains(json_str(f, "message"), "(/dev/null) made by open() at mpt__fn_proc__assert_fds_unchanged_fails");
+	clean(api("proc/assert_fds_unchanged_passes"), "assert_fds_unchanged_passes");
+	f = exactly(api("proc/assert_no_locks_fails"), "assert_no_locks_fails", "assertion", "p0");
+	contains(json_str(f, "message"), "mpt_assert_no_locks() failed: 1 lock still held: process-shared mutex 0x");
+	contains(json_str(f, "message"), "taken at mpt__fn_proc__assert_no_locks_fails");
+	clean(api("proc/assert_no_locks_passes"), "assert_no_locks_passes");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("proc");
@@ -193,6 +207,7 @@ int main(void)
 	tcase_add_test(t, precision_daemon);
 	tcase_add_test(t, spawned_programs_are_watched);
 	tcase_add_test(t, explicit_assertion);
+	tcase_add_test(t, explicit_fd_and_lock_assertions);
 	suite_add_tcase(s, t);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -13,7 +13,9 @@
 #include "../core/kinds.h"
 #include "../core/procid.h"
 #include "../core/region.h"
+#include "../core/lockslot.h"
 #include "../core/util.h"
+#include "../preload/shim.h"
 
 struct mpt__val mpt__val_i(long long v)
 {
@@ -257,6 +259,52 @@ void mpt__assert_no_children(const char *file, int line)
 	if (n)
 		mpt__fail(file, line, "mpt_assert_no_children()",
 			  "%d child%s left: %s", n, n == 1 ? "" : "ren", list);
+}
+
+void mpt__assert_fds_unchanged(const char *file, int line)
+{
+	char list[700];
+	int n = mpt__fd_opened_since_start(list, sizeof list);
+	if (n)
+		mpt__fail(file, line, "mpt_assert_fds_unchanged()",
+			  "%d descriptor%s opened since the test started %s still open: %s",
+			  n, n == 1 ? "" : "s", n == 1 ? "is" : "are", list);
+}
+
+void mpt__assert_no_locks(const char *file, int line)
+{
+	if (!mpt__current)
+		return;
+	char list[700] = "";
+	size_t used = 0;
+	int n = 0;
+	pid_t me = getpid();
+	for (int i = 0; i < MPT__MAX_LOCKS; i++) {
+		struct mpt__lock *l = &mpt__current->locks[i];
+		unsigned u = atomic_load(&l->used);
+		if (!(u & MPT__LS_READY) || atomic_load(&l->owner) != me)
+			continue;
+		const char *what = NULL;
+		if (l->type == MPT__LOCK_MUTEX)
+			what = "process-shared mutex";
+		else if (l->type == MPT__LOCK_SEM && l->count > 0)
+			what = "unit of process-shared semaphore";
+		else if ((l->type == MPT__LOCK_FLOCK || l->type == MPT__LOCK_LOCKF) &&
+			 (u & MPT__LS_HELD))
+			what = l->type == MPT__LOCK_FLOCK ? "flock() on inode" : "lockf() on inode";
+		if (!what)
+			continue;
+		char site[200] = "";
+		mpt__site_text(l->site, site, sizeof site);
+		if (used + 1 < sizeof list)
+			used += (size_t)snprintf(list + used, sizeof list - used, "%s%s 0x%lx%s%s",
+						 n ? "; " : "", what, (unsigned long)l->addr,
+						 site[0] ? " taken at " : "", site);
+		n++;
+	}
+	if (n)
+		mpt__fail(file, line, "mpt_assert_no_locks()", "%d lock%s still held: %s", n,
+			  n == 1 ? "" : "s", list);
 }
 
 const char *mpt_process_id(void)

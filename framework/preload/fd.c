@@ -624,6 +624,41 @@ static void report_open_at_exit(void)
 	}
 }
 
+int mpt__fd_opened_since_start(char *buf, size_t size)
+{
+	if (size)
+		buf[0] = 0;
+	if (!mpt__shim_on())
+		return 0;
+	ensure_init();
+	int e = errno;
+	struct leak_list l = {0};
+	each_open_fd(find_leak, &l);
+	int n = 0;
+	size_t used = 0;
+	for (int i = 0; i < l.n && i < (int)(sizeof l.fd / sizeof l.fd[0]); i++) {
+		int fd = l.fd[i];
+		char target[256], site[200] = "";
+		fd_target(fd, target, sizeof target);
+		if (!strncmp(target, "/memfd:mptest-region", 20))
+			continue;
+		const struct fd_origin *t = &table[fd];
+		if (t->how && t->site)
+			mpt__site_text(t->site, site, sizeof site);
+		if (used + 1 < size)
+			used += (size_t)snprintf(buf + used, size - used, "%sfd %d (%s)%s%s%s%s",
+						 n ? "; " : "", fd, target,
+						 t->how ? " made by " : "",
+						 t->how ? how_name[t->how] : "", t->how ? "()" : "",
+						 site[0] ? " at " : "");
+		if (site[0] && used + 1 < size)
+			used += (size_t)snprintf(buf + used, size - used, "%s", site);
+		n++;
+	}
+	errno = e;
+	return n;
+}
+
 void mpt__fd_at_exit(void)
 {
 	if (!mpt__current)

@@ -51,6 +51,11 @@ void mpt__site_text(uintptr_t addr, char *buf, size_t size);
  * or _exit() (the shim's own, or the leader's end of body). */
 void mpt__shim_at_exit(int code);
 
+/* For mpt_assert_fds_unchanged(): the descriptors this process opened
+ * since the shim started in it and still holds (harness ones excluded),
+ * described into buf; returns how many. */
+int mpt__fd_opened_since_start(char *buf, size_t size);
+
 /* Registers the exit checks (on_exit) in this process and its forks. */
 void mpt__shim_register_exit(void);
 

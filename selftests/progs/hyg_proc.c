@@ -2,7 +2,10 @@
  * must get no finding. selftests/check_proc.c asserts the verdicts. */
 #include <mptest.h>
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,4 +130,46 @@ MPT_TEST(proc, zombie_allowed, .allow = MPT_ALLOW_ZOMBIE)
 	if (fork() == 0)
 		_exit(0);
 	usleep(20000);
+}
+
+/* The other explicit mid-test checks. */
+MPT_TEST(proc, assert_fds_unchanged_fails, .allow = MPT_ALLOW_FD_LEAK)
+{
+	int fd = MPT_ASSERT_OK(open("/dev/null", O_RDONLY));
+	mpt_assert_fds_unchanged(); /* fails: fd is new */
+	close(fd);
+}
+
+MPT_TEST(proc, assert_fds_unchanged_passes)
+{
+	int fd = MPT_ASSERT_OK(open("/dev/null", O_RDONLY));
+	close(fd);
+	mpt_assert_fds_unchanged();
+}
+
+static pthread_mutex_t *shared_mutex(void)
+{
+	pthread_mutex_t *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	MPT_ASSERT(m != MAP_FAILED);
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutex_init(m, &a);
+	return m;
+}
+
+MPT_TEST(proc, assert_no_locks_fails, .allow = MPT_ALLOW_LOCK_HELD)
+{
+	pthread_mutex_t *m = shared_mutex();
+	pthread_mutex_lock(m);
+	mpt_assert_no_locks(); /* fails: this process holds m */
+}
+
+MPT_TEST(proc, assert_no_locks_passes)
+{
+	pthread_mutex_t *m = shared_mutex();
+	pthread_mutex_lock(m);
+	pthread_mutex_unlock(m);
+	mpt_assert_no_locks();
 }
