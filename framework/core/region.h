@@ -128,6 +128,9 @@ struct mpt__region {
  * never stored in the region: the test could overwrite it. */
 struct mpt__region *mpt__region_new(unsigned long token, int *fd_out);
 void mpt__region_free(struct mpt__region *r);
+/* Makes a region whose test is over (every process of it gone) ready for
+ * the next test. */
+void mpt__region_reset(struct mpt__region *r);
 
 /* Claims a record slot; NULL when the region is full. Publish with
  * mpt__record_publish() once every field is written. */

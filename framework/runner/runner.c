@@ -61,11 +61,14 @@ struct run {
 	size_t n, next, done;
 	struct slot *slots;
 	int nslots, nbusy;
+	/* One region per slot, reused test after test (reset in between): a
+	 * fresh memfd mapping per test cost more than the test itself. */
+	struct mpt__region **regions;
+	int *regionfds;
 	struct mpt__contain *contain;
 	int sigfd, devnull;
 	pid_t self;
 	char self_exe[4096];       /* this program, for re-executed leaders */
-	unsigned long tokens;
 	struct mpt__result *results;
 	struct mpt__summary sum;
 	struct mpt__human human;
@@ -87,11 +90,12 @@ static void close_runner_fds(struct run *R, const struct slot *mine)
 		close(R->sigfd);
 	for (int i = 0; i < R->nslots; i++) {
 		struct slot *o = &R->slots[i];
-		if (!o->busy || o == mine)
-			continue;
-		if (o->outfd >= 0)
+		if (o != mine && o->busy && o->outfd >= 0)
 			close(o->outfd);
-		mpt__region_free(o->region);
+		if (o == mine)
+			continue;
+		close(R->regionfds[i]);
+		mpt__region_free(R->regions[i]);
 	}
 	mpt__contain_close_fds(R->contain);
 }
@@ -136,7 +140,7 @@ static void leader_main(struct run *R, struct slot *s, int outw)
 	/* Programs the test execs find the region through an inherited
 	 * descriptor (kept high, out of the way) and load the shim. */
 	int rfd = fcntl(s->regionfd, F_DUPFD, 900);
-	close(s->regionfd);
+	close(s->regionfd); /* the close-on-exec original */
 	for (char *const *e = R->cfg->extra_env; e && *e; e++)
 		putenv(*e);
 	if (rfd >= 0 && R->cfg->preload) {
@@ -478,7 +482,6 @@ static void finish(struct run *R, struct slot *s)
 		s->tail = NULL;
 	}
 	free(s->tail);
-	mpt__region_free(s->region);
 	mpt__watch_free(s->watch);
 	if (s->dl_dot && R->cfg->graph && !R->graph_written) {
 		FILE *g = fopen(R->cfg->graph, "we");
@@ -557,18 +560,16 @@ static void start(struct run *R, size_t j)
 			s = &R->slots[i];
 			break;
 		}
-	*s = (struct slot){.outfd = -1, .job = j, .token = ++R->tokens, .regionfd = -1};
-	s->region = mpt__region_new(s->token, &s->regionfd);
-	if (!s->region) {
-		finish_error(R, j, "cannot create the session region", errno);
-		return;
-	}
+	int k = (int)(s - R->slots);
+	/* The token names the slot's region (its memfd), which is how the
+	 * fallback containment attributes orphans: one per slot. */
+	*s = (struct slot){.outfd = -1, .job = j, .token = (unsigned long)k + 1,
+			   .region = R->regions[k], .regionfd = R->regionfds[k]};
+	mpt__region_reset(s->region);
 	mpt__plan_load(s->region, R->cfg->inject, R->cfg->seed);
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		int e = errno;
-		close(s->regionfd);
-		mpt__region_free(s->region);
 		finish_error(R, j, "cannot create the output pipe", e);
 		return;
 	}
@@ -586,8 +587,6 @@ static void start(struct run *R, size_t j)
 		int e = errno;
 		close(p[0]);
 		close(p[1]);
-		close(s->regionfd);
-		mpt__region_free(s->region);
 		*s = (struct slot){.outfd = -1};
 		finish_error(R, j, "cannot fork the test leader", e);
 		return;
@@ -595,8 +594,6 @@ static void start(struct run *R, size_t j)
 	if (pid == 0)
 		leader_main(R, s, p[1]);
 	close(p[1]);
-	close(s->regionfd);
-	s->regionfd = -1;
 	setpgid(pid, pid); /* both sides, so neither races the other */
 	s->leader = pid;
 	mpt__contain_set_leader(R->contain, (int)(s - R->slots), pid);
@@ -785,6 +782,16 @@ int mpt__run(const struct mpt__config *cfg, struct mpt__job *jobs, size_t n)
 		return cfg->exit_internal;
 	}
 	R.contain = mpt__contain_new(R.nslots, cfg->no_cgroup);
+	R.regions = mpt__xcalloc((size_t)R.nslots, sizeof *R.regions);
+	R.regionfds = mpt__xcalloc((size_t)R.nslots, sizeof *R.regionfds);
+	for (int i = 0; i < R.nslots; i++) {
+		R.regions[i] = mpt__region_new((unsigned long)i + 1, &R.regionfds[i]);
+		if (!R.regions[i]) {
+			fprintf(stderr, "%s: cannot create the session region — %s\n",
+				cfg->prog, strerror(errno));
+			return cfg->exit_internal;
+		}
+	}
 	if (getenv("MPT_DEBUG"))
 		fprintf(stderr, "%s: containment: %s\n", cfg->prog,
 			mpt__contain_uses_cgroup(R.contain) ? "cgroup v2" : "subreaper");
@@ -802,6 +809,12 @@ int mpt__run(const struct mpt__config *cfg, struct mpt__job *jobs, size_t n)
 	int rep = write_reports(&R);
 
 	mpt__contain_free(R.contain);
+	for (int i = 0; i < R.nslots; i++) {
+		mpt__region_free(R.regions[i]);
+		close(R.regionfds[i]);
+	}
+	free(R.regions);
+	free(R.regionfds);
 	close(R.sigfd);
 	close(R.devnull);
 	sigaction(SIGPIPE, &oldpipe, NULL);
