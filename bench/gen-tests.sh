@@ -15,7 +15,7 @@
 #
 # Environment:
 #   N          number of tests per program (default 2000)
-#   MPT_BUILD  the configured mptest build tree (default /work/main/_build);
+#   MPT_BUILD  the configured mptest build tree (default _build next to bench/);
 #              libmptest.so is copied from $MPT_BUILD/.libs
 #   CC         the compiler (default cc)
 #   CFLAGS     optimisation flags (default -O2; -Wall -Wextra -Werror are added)
@@ -24,7 +24,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/.." && pwd)
 N=${N:-2000}
-MPT_BUILD=${MPT_BUILD:-/work/main/_build}
+MPT_BUILD=${MPT_BUILD:-$(cd "$(dirname "$0")/.." && pwd)/_build}
 CC=${CC:-cc}
 
 case $N in

@@ -14,7 +14,7 @@
 # Environment:
 #   N          tests per program (default 2000)
 #   ROUNDS     measured rounds (default 10)
-#   MPT_BUILD  the mptest build tree (default /work/main/_build)
+#   MPT_BUILD  the mptest build tree (default _build next to bench/)
 #   RESULTS    where the report goes (default: results-overhead.md next to
 #              this script)
 #   KEEP       1: keep WORKDIR
@@ -25,7 +25,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export N=${N:-2000}
 ROUNDS=${ROUNDS:-10}
-export MPT_BUILD=${MPT_BUILD:-/work/main/_build}
+export MPT_BUILD=${MPT_BUILD:-$(cd "$(dirname "$0")/.." && pwd)/_build}
 RESULTS=${RESULTS:-$here/results-overhead.md}
 KEEP=${KEEP:-0}
 
