@@ -9,6 +9,13 @@
 #
 #   run-all.sh [--tap] [NAME...]
 #
+# An example with a test.c (an MPT_TEST file testing the shared code
+# through the API) gets that built twice, linked with buggy.c and with
+# fixed.c (-DNO_MAIN: libmptest supplies main()), and run like the API
+# programs: the buggy build must get the expected kind too (or the one an
+# "Expected API finding: KIND" line names), the fixed build must pass. The
+# table's API column says buggy/fixed; "-" for an example without test.c.
+#
 # --tap prints TAP instead of the table (selftests/examples-meta.sh runs it
 # that way in `make check`); NAMEs (e.g. 07-drain-before-join, or just 07)
 # pick examples. Environment: MPT_BUILD, the configured build tree (default
@@ -97,7 +104,7 @@ message() {
 # $out/NAME-VARIANT; prints the compiler's complaints on failure.
 build_one() {
 	local name=$1 v=$2 dir=$3 extra_flags=()
-	local common=()
+	local common=() f
 	while IFS= read -r f; do common+=("${f##*/}"); done < <(find "$dir" -maxdepth 1 -name '*-common.c' | sort)
 	if is_api "$dir" "$v"; then
 		extra_flags=("${api_flags[@]}")
@@ -106,6 +113,16 @@ build_one() {
 	# a long path.
 	(cd "$dir" && "$cc" "${cflags[@]}" -I. -o "$out/$name-$v" "$v.c" "${common[@]}" "${extra_flags[@]}") \
 		>"$out/$name-$v.build" 2>&1
+}
+
+# build_test NAME VARIANT DIR: compiles DIR/test.c with VARIANT.c and the
+# shared code into $out/NAME-test-VARIANT.
+build_test() {
+	local name=$1 v=$2 dir=$3
+	local common=() f
+	while IFS= read -r f; do common+=("${f##*/}"); done < <(find "$dir" -maxdepth 1 -name '*-common.c' | sort)
+	(cd "$dir" && "$cc" "${cflags[@]}" -I. -DNO_MAIN -o "$out/$name-test-$v" test.c "$v.c" "${common[@]}" "${api_flags[@]}") \
+		>"$out/$name-test-$v.build" 2>&1
 }
 
 # is_api DIR VARIANT: the program is written against the test API.
@@ -118,7 +135,7 @@ run_one() {
 	local name=$1 v=$2 dir=$3 extra=()
 	[ -f "$dir/mpt-run.args" ] && read -r -a extra < "$dir/mpt-run.args"
 	rm -f "$out/$name-$v.json"
-	if is_api "$dir" "$v"; then
+	if [ "${v#test-}" != "$v" ] || is_api "$dir" "$v"; then
 		(cd "$out" && "./$name-$v" --quiet "${extra[@]}" --json="$out/$name-$v.json") \
 			>"$out/$name-$v.out" 2>&1 </dev/null
 	else
@@ -129,12 +146,16 @@ run_one() {
 
 bad=0
 n=0
-row='%-26s %-26s %-6s %s\n'
 max_tries=3
+row='%-26s %-26s %-6s %-30s %s\n'
+ntests=0
+for dir in "${dirs[@]}"; do
+	[ -f "$dir/test.c" ] && ntests=$((ntests + 1))
+done
 if [ $tap = 1 ]; then
-	echo "1..$((2 * ${#dirs[@]}))"
+	echo "1..$((2 * ${#dirs[@]} + 2 * ntests))"
 else
-	printf "$row" EXAMPLE BUGGY FIXED "WHAT MPTEST SAID ABOUT THE BUGGY ONE"
+	printf "$row" EXAMPLE BUGGY FIXED "API (test.c: BUGGY/FIXED)" "WHAT MPTEST SAID ABOUT THE BUGGY ONE"
 fi
 for dir in "${dirs[@]}"; do
 	name=$(basename "$dir")
@@ -169,6 +190,38 @@ for dir in "${dirs[@]}"; do
 	[ -n "$expected" ] || b_ok=0
 	[ "$f" = pass ] && f_ok=1 || f_ok=0
 	[ $b_ok = 1 ] && [ $f_ok = 1 ] || bad=1
+
+	# The API test (test.c), against each variant.
+	api=- tb_ok=1 tf_ok=1 ttries=1
+	texpected=$(sed -n 's/^Expected API finding: *\([a-z-]*\).*/\1/p' "$dir/README.md" 2>/dev/null | tail -1)
+	texpected=${texpected:-$expected}
+	if [ -f "$dir/test.c" ]; then
+		tverdict=()
+		for v in buggy fixed; do
+			if ! build_test "$name" "$v" "$dir"; then
+				tverdict+=("build-failed")
+				continue
+			fi
+			run_one "$name" "test-$v" "$dir"
+			k=$(kinds "$out/$name-test-$v.json")
+			while [ $v = buggy ] && [ $ttries -lt $max_tries ] && [ -n "$texpected" ] &&
+			      case ",$k," in *",$texpected,"*) false ;; *) true ;; esac; do
+				ttries=$((ttries + 1))
+				run_one "$name" "test-$v" "$dir"
+				k=$(kinds "$out/$name-test-$v.json")
+			done
+			tverdict+=("$k")
+		done
+		tb=${tverdict[0]} tf=${tverdict[1]}
+		case ",$tb," in *",$texpected,"*) tb_ok=1 ;; *) tb_ok=0 ;; esac
+		if [ $tb_ok = 1 ] && [ "$tb" != "$texpected" ]; then
+			tb=$texpected,$(printf '%s\n' "${tb//,/$'\n'}" | grep -vx -- "$texpected" | paste -sd, -)
+		fi
+		[ -n "$texpected" ] || tb_ok=0
+		[ "$tf" = pass ] && tf_ok=1 || tf_ok=0
+		[ $tb_ok = 1 ] && [ $tf_ok = 1 ] || bad=1
+		api=$tb/$tf
+	fi
 	if [ $tap = 1 ]; then
 		n=$((n + 1))
 		echo "$([ $b_ok = 1 ] || printf 'not ')ok $n - $name: buggy.c gets ${expected:-(no Expected finding: line in README.md)}"
@@ -183,14 +236,32 @@ for dir in "${dirs[@]}"; do
 			[ "$f" = build-failed ] && sed 's/^/# /' "$out/$name-fixed.build"
 			[ "$f" = error ] && tail -5 "$out/$name-fixed.out" | sed 's/^/# /'
 		fi
+		if [ -f "$dir/test.c" ]; then
+			n=$((n + 1))
+			echo "$([ $tb_ok = 1 ] || printf 'not ')ok $n - $name: test.c against buggy.c gets ${texpected:-(no Expected finding: line in README.md)}"
+			echo "# got: $tb — $(message "$out/$name-test-buggy.json" "$texpected")"
+			[ $ttries = 1 ] || echo "# (the buggy test ran $ttries times)"
+			[ "$tb" = build-failed ] && sed 's/^/# /' "$out/$name-test-buggy.build"
+			[ "$tb" = error ] && tail -5 "$out/$name-test-buggy.out" | sed 's/^/# /'
+			n=$((n + 1))
+			echo "$([ $tf_ok = 1 ] || printf 'not ')ok $n - $name: test.c against fixed.c passes clean"
+			if [ $tf_ok = 0 ]; then
+				echo "# got: $tf — $(message "$out/$name-test-fixed.json")"
+				[ "$tf" = build-failed ] && sed 's/^/# /' "$out/$name-test-fixed.build"
+				[ "$tf" = error ] && tail -5 "$out/$name-test-fixed.out" | sed 's/^/# /'
+			fi
+		fi
 	else
 		note=
 		[ $tries = 1 ] || note="[$tries runs] "
-		printf "$row" "$name" "$b" "$f" \
+		printf "$row" "$name" "$b" "$f" "$api" \
 			"$note$(message "$out/$name-buggy.json" "$expected" | cut -c1-100)"
 		[ $b_ok = 1 ] || echo "  !! expected ${expected:-(README.md has no Expected finding: line)}"
 		[ $f_ok = 1 ] || echo "  !! the fixed program should pass${f:+ (got $f: $(message "$out/$name-fixed.json" | cut -c1-80))}"
-		for v in buggy fixed; do
+		[ $tb_ok = 1 ] || echo "  !! test.c against buggy.c: expected $texpected (got $tb: $(message "$out/$name-test-buggy.json" | cut -c1-80))"
+		[ $tf_ok = 1 ] || echo "  !! test.c against fixed.c should pass (got $tf: $(message "$out/$name-test-fixed.json" | cut -c1-80))"
+		for v in buggy fixed test-buggy test-fixed; do
+			[ -e "$out/$name-$v.build" ] || continue
 			if [ -s "$out/$name-$v.build" ] && grep -q 'error' "$out/$name-$v.build"; then
 				sed 's/^/     /' "$out/$name-$v.build" | head -5
 			elif [ ! -s "$out/$name-$v.json" ]; then

@@ -1,9 +1,12 @@
 #!/bin/sh
 # The examples meta-test (TAP, run by `make check`): every buggy example
 # gets at least the finding kind its README names ("Expected finding:
-# KIND"), and every fixed example passes with no finding. The work is done
-# by examples/run-all.sh --tap, the same script that prints the table of
-# `./dev.sh demo`, so the docs, the demo and this test cannot drift apart.
+# KIND"), and every fixed example passes with no finding; and each
+# example's API test (test.c), built against buggy.c, gets that kind too (or
+# its README's "Expected API finding: KIND"), and against fixed.c passes.
+# The work is done by examples/run-all.sh --tap, the same script that
+# prints the table of `./dev.sh demo`, so the docs, the demo and this test
+# cannot drift apart.
 srcdir=${top_srcdir:-$(dirname "$0")/..}
 builddir=${top_builddir:-.}
 if ! command -v "${CC:-cc}" >/dev/null 2>&1; then

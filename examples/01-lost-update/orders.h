@@ -8,4 +8,8 @@
 /* Hands out the next order number from the file at path, or -1 on error. */
 long next_order_number(const char *path);
 
+/* The whole program: the workers place their orders, the parent checks
+ * them; 0, or 1 (with a message) when a number went to two orders. */
+int run_shop(void);
+
 #endif

@@ -15,4 +15,8 @@ int send_job(int fd, const struct job *job);
  * 1, 0 at end of file, or -1 on error. */
 int recv_job(int fd, struct job *job);
 
+/* The whole program: start the worker, send it every job, wait for it;
+ * 0, or 1 when a job or the worker failed. */
+int run_archiver(void);
+
 #endif

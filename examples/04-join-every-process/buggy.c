@@ -9,8 +9,3 @@ void pool_stop(struct pool *p)
 {
 	close(p->jobs_w); /* workers will see EOF... eventually */
 }
-
-int main(void)
-{
-	return run_jobs();
-}

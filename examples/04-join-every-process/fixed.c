@@ -13,8 +13,3 @@ void pool_stop(struct pool *p)
 		while (waitpid(p->pid[i], NULL, 0) < 0 && errno == EINTR)
 			;
 }
-
-int main(void)
-{
-	return run_jobs();
-}

@@ -57,3 +57,10 @@ int run_jobs(void)
 	printf("%d jobs submitted, pool stopped\n", id);
 	return 0;
 }
+
+#ifndef NO_MAIN   /* test.c is built with -DNO_MAIN: libmptest supplies main() */
+int main(void)
+{
+	return run_jobs();
+}
+#endif

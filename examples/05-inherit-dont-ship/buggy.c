@@ -54,7 +54,7 @@ static void worker(int sock)
 	_exit(0);
 }
 
-int main(void)
+int run_reports(void)
 {
 	char dir[] = "/tmp/reports-XXXXXX";
 	int sv[2];

@@ -13,7 +13,7 @@
 
 #include "reports.h"
 
-int main(void)
+int run_reports(void)
 {
 	char dir[] = "/tmp/reports-XXXXXX";
 	if (!mkdtemp(dir)) {

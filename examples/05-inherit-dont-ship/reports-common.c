@@ -41,3 +41,10 @@ int check_outputs(const char *dir)
 	printf("reports: %d reports written\n", JOBS);
 	return 0;
 }
+
+#ifndef NO_MAIN   /* test.c is built with -DNO_MAIN: libmptest supplies main() */
+int main(void)
+{
+	return run_reports();
+}
+#endif

@@ -14,4 +14,8 @@ int render_report(int out, int job);
  * the program's exit code. */
 int check_outputs(const char *dir);
 
+/* The whole program: render every job's report in a worker, then check
+ * them; the program's exit code. */
+int run_reports(void);
+
 #endif

@@ -26,7 +26,7 @@ static void worker(struct journal *j)
 	_exit(0);
 }
 
-int main(void)
+int run_journal(void)
 {
 	struct journal *j = mmap(NULL, sizeof *j, PROT_READ | PROT_WRITE,
 				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -56,3 +56,10 @@ int main(void)
 	munmap(j, sizeof *j);
 	return 0;
 }
+
+#ifndef NO_MAIN   /* test.c is built with -DNO_MAIN: libmptest supplies main() */
+int main(void)
+{
+	return run_journal();
+}
+#endif

@@ -23,4 +23,8 @@ struct journal {
 /* Stops the workers (pids) and reaps them. */
 void shutdown_workers(struct journal *j, const pid_t *pids, int n);
 
+/* The whole program: start the workers, let them append a while, shut
+ * them down; 0, or 1. */
+int run_journal(void);
+
 #endif

@@ -25,3 +25,10 @@ pid_t start_report_writer(int fd[2], size_t size)
 	}
 	_exit(0);
 }
+
+#ifndef NO_MAIN   /* test.c is built with -DNO_MAIN: libmptest supplies main() */
+int main(int argc, char **argv)
+{
+	return read_report(argc > 1 ? strtoul(argv[1], NULL, 0) : 1000000);
+}
+#endif

@@ -9,4 +9,8 @@
  * output our stdout; returns its pid and sets *in to the pipe's write end. */
 pid_t start_sort(int *in);
 
+/* The whole program: pipe the leaderboard through sort and wait for it;
+ * 0, or 1 when sort failed. */
+int print_leaderboard(void);
+
 #endif

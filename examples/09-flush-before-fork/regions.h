@@ -10,4 +10,7 @@ pid_t start_region(int r);
 /* The worker's part: prints region r's line and exits with exit(). */
 void region_worker(int r) __attribute__((noreturn));
 
+/* The whole program: the header, a worker per region, the footer; 0, or 1. */
+int print_report(void);
+
 #endif

@@ -26,7 +26,7 @@ static void *metrics(void *arg)
 	return NULL;
 }
 
-int main(void)
+int run_service(void)
 {
 	service_log = stderr;
 	pthread_t t;
@@ -45,3 +45,10 @@ int main(void)
 	fprintf(service_log, "service: 5 rotations, %d hooks failed\n", failed);
 	return failed != 0;
 }
+
+#ifndef NO_MAIN   /* test.c is built with -DNO_MAIN: libmptest supplies main() */
+int main(void)
+{
+	return run_service();
+}
+#endif

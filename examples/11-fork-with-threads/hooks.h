@@ -10,4 +10,8 @@ extern FILE *service_log;   /* shared by every thread */
 /* Runs `echo rotated FILE` as the hook for file; its exit status, or -1. */
 int run_hook(const char *file);
 
+/* The whole program: the metrics thread, five rotations with a hook each;
+ * 0, or 1 when a hook failed. */
+int run_service(void);
+
 #endif

@@ -14,4 +14,8 @@ int write_full(int fd, const void *buf, size_t len);
 /* Waits for pid; its wait status, or -1. */
 int wait_child(pid_t pid);
 
+/* The whole program: start the worker, show the spinner, read the result;
+ * 0, or 1 (with a message) on failure. */
+int run_checksum(void);
+
 #endif

@@ -27,7 +27,9 @@ int convert_file(int i)
 	return 0;
 }
 
+#ifndef NO_MAIN   /* test.c is built with -DNO_MAIN: libmptest supplies main() */
 int main(void)
 {
 	return convert_all();
 }
+#endif
