@@ -12,7 +12,8 @@ top=$PWD
 jobs=$(nproc 2>/dev/null || echo 2)
 
 packages=(build-essential autoconf automake libtool pkgconf check libjson-c-dev
-	  libxml2-utils valgrind libfaketime faketime libdw-dev elfutils)
+	  libxml2-utils valgrind libfaketime faketime libdw-dev elfutils
+	  clang libclang-rt-14-dev)
 
 die() { echo "dev.sh: $*" >&2; exit 2; }
 
@@ -111,6 +112,14 @@ cmd_test() {
 	# signals; the instrumented preload library is loaded into programs
 	# that were not built with ASan, so the runtime cannot come first.
 	run_check _build/asan ASAN_OPTIONS=handle_segv=0:verify_asan_link_order=0 || status=1
+
+	phase "fuzz the rule and duration parsers (libFuzzer, ${FUZZ_SECONDS:-20} s)"
+	if FUZZ_DIR=_build/fuzz bash selftests/fuzz/run.sh "${FUZZ_SECONDS:-20}" >_build/fuzz.out 2>&1; then
+		grep -E '^Done|DONE' _build/fuzz.out | tail -2
+		echo "PASS: fuzz"; passed=$((passed + 1))
+	else
+		tail -20 _build/fuzz.out >&2; echo "FAIL: fuzz"; failed=$((failed + 1)); status=1
+	fi
 
 	phase "make distcheck"
 	if make -C _build/ci -s distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
