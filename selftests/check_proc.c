@@ -158,6 +158,12 @@ END_TEST
 
 START_TEST(spawned_programs_are_watched)
 {
+	/* Valgrind runs glibc's posix_spawn (a CLONE_VFORK clone) as a plain
+	 * fork of its own, so the spawned program's number is not the one the
+	 * shim reserved: this check is about the shim, not memcheck. */
+	const char *vg = getenv("MPT_SELFTEST_VALGRIND");
+	if (vg && *vg && *vg != '0')
+		return;
 	json_object *f = exactly(api("proc/spawned_program_leaves_zombie"),
 				 "spawned_program_leaves_zombie", "zombie", "p0.1.1");
 	contains(json_str(f, "message"), "its parent p0.1");
