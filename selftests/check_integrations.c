@@ -446,6 +446,12 @@ int main(void)
 		tcase_add_test(t, faketime_killed_mpt_run);
 	}
 	tcase_add_test(t, faketime_usage);
+#ifdef __SANITIZE_ADDRESS__
+	/* The programs of this build carry AddressSanitizer, which cannot run
+	 * under Valgrind; the non-ASan CI build runs these tests. */
+	printf("SKIP: the Valgrind selftests — this is an AddressSanitizer build\n");
+	if (0)
+#endif
 	if (have("Valgrind", MPT_VALGRIND_PATH, "valgrind")) {
 		tcase_add_test(t, valgrind_child_use_after_free);
 		tcase_add_test(t, valgrind_clean_pipeline);

@@ -217,14 +217,20 @@ START_TEST(threads_api)
 	json_object *f = exactly(api("threads/printf_in_child"), "printf_in_child",
 				 "fork-with-threads", "p0.1");
 	contains(json_str(f, "message"), "p0.1 (pid ");
-	contains(json_str(f, "message"), "called printf() after fork() in a process with 2 threads");
+	/* "printf() after": ASan's printf interceptor makes it vprintf(). */
+	contains(json_str(f, "message"), "printf() after fork() in a process with 2 threads");
+#ifndef __SANITIZE_ADDRESS__ /* there the caller is ASan's printf interceptor */
 	contains(json_str(f, "message"), "from mpt__fn_threads__printf_in_child (hyg_stdio.c:");
+#endif
 	contains(json_str(f, "detail"), "Forked at mpt__fn_threads__printf_in_child (hyg_stdio.c:");
 	contains(json_str(f, "detail"), ADVICE_THREADS);
 	/* Under MPT_SELFTEST_VALGRIND the whole program runs under memcheck,
 	 * which replaces the shim's malloc with its own: that half steps aside. */
 	if (under_valgrind())
 		return;
+#ifdef __SANITIZE_ADDRESS__
+	return; /* the ASan build leaves the allocator to the sanitizer */
+#endif
 	f = exactly(api("threads/malloc_in_child"), "malloc_in_child", "fork-with-threads",
 		    "p0.1");
 	contains(json_str(f, "message"), "called malloc()");
@@ -245,12 +251,15 @@ END_TEST
 START_TEST(threads_mpt_run)
 {
 	struct run_result r;
-	json_object *f = exactly(under_mpt_run("threads-malloc-in-child", NULL, &r),
-				 "threads-malloc-in-child", "fork-with-threads", "p0.1");
+	json_object *f;
+#ifndef __SANITIZE_ADDRESS__ /* the allocator half is off under ASan */
+	f = exactly(under_mpt_run("threads-malloc-in-child", NULL, &r),
+		    "threads-malloc-in-child", "fork-with-threads", "p0.1");
 	contains(json_str(f, "message"), "called malloc()");
 	contains(json_str(f, "message"), "(stdio.c:");
 	contains(json_str(f, "detail"), ADVICE_THREADS);
 	ck_assert_int_eq(r.status, 1);
+#endif
 	f = exactly(under_mpt_run("threads-printf-in-child", NULL, &r),
 		    "threads-printf-in-child", "fork-with-threads", "p0.1");
 	contains(json_str(f, "message"), "called printf()");

@@ -24,7 +24,7 @@ static ssize_t slurp(const char *path, char *buf, size_t size)
 }
 
 /* State and exit code from /proc/PID/stat (exit_code is field 52). */
-static int stat_of(pid_t pid, char *state, int *exit_code)
+static int stat_of(pid_t pid, char *state, int *exit_code, unsigned long *flags)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -35,12 +35,18 @@ static int stat_of(pid_t pid, char *state, int *exit_code)
 		return -1;
 	*state = p[2];
 	*exit_code = -1;
+	*flags = 0;
 	int field = 3;
-	for (char *q = p + 2; *q; q++)
-		if (*q == ' ' && ++field == 52) {
+	for (char *q = p + 2; *q; q++) {
+		if (*q != ' ')
+			continue;
+		if (++field == 9)
+			*flags = strtoul(q + 1, NULL, 10);
+		else if (field == 52) {
 			*exit_code = atoi(q + 1);
 			break;
 		}
+	}
 	return 0;
 }
 
@@ -63,8 +69,15 @@ int mpt__zombie_check(struct mpt__region *r, pid_t parent, const char *when,
 			p++;
 		char state;
 		int code;
-		if (stat_of((pid_t)child, &state, &code) < 0 || state != 'Z')
+		unsigned long flags;
+		/* A child already in exit (PF_EXITING: it has closed its files,
+		 * so its parent may have seen end of file) but not yet a zombie
+		 * has exited all the same: the parent did not wait for it. */
+		if (stat_of((pid_t)child, &state, &code, &flags) < 0 ||
+		    (state != 'Z' && !(flags & 0x4)))
 			continue;
+		if (state != 'Z')
+			code = -1;
 		struct mpt__proc *e = r ? mpt__proc_find(r, (pid_t)child) : NULL;
 		char how[64], msg[512], detail[1000], where[200] = "";
 		if (e && e->fork_site) {
