@@ -25,14 +25,6 @@ static char *prog(const char *name)
 	return p;
 }
 
-static char *opt(const char *name, const char *value)
-{
-	char *p;
-	if (asprintf(&p, "%s=%s", name, value) < 0)
-		abort();
-	return p;
-}
-
 static void assert_contains(const char *hay, const char *needle, int line)
 {
 	ck_assert_msg(hay && strstr(hay, needle), "line %d: expected \"%s\" in:\n%s",

@@ -13,11 +13,6 @@
 
 #include "harness.h"
 
-static char *bin(const char *rel)
-{
-	return path_in(builddir(), rel);
-}
-
 static json_object *reports[64];
 static int nreports;
 

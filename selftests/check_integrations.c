@@ -13,25 +13,6 @@
 #include "config.h"
 #include "harness.h"
 
-static char *bin(const char *rel)
-{
-	return path_in(builddir(), rel);
-}
-
-static char *opt(const char *k, const char *v)
-{
-	char *p;
-	if (asprintf(&p, "%s=%s", k, v) < 0)
-		abort();
-	return p;
-}
-
-static void contains(const char *hay, const char *needle)
-{
-	ck_assert_msg(hay && strstr(hay, needle), "expected \"%s\" in \"%s\"", needle,
-		      hay ? hay : "(null)");
-}
-
 static int under_valgrind(void)
 {
 	const char *v = getenv("MPT_SELFTEST_VALGRIND");

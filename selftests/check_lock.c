@@ -11,19 +11,6 @@
 
 #include "harness.h"
 
-static char *bin(const char *rel)
-{
-	return path_in(builddir(), rel);
-}
-
-static char *opt(const char *k, const char *v)
-{
-	char *p;
-	if (asprintf(&p, "%s=%s", k, v) < 0)
-		abort();
-	return p;
-}
-
 static json_object *api_report;
 static struct run_result api_run;
 
@@ -77,12 +64,6 @@ static void clean(json_object *t, const char *name)
 	ck_assert_msg(json_object_array_length(fs) == 0, "%s: %s", name,
 		      json_object_to_json_string(fs));
 	ck_assert_str_eq(json_str(t, "status"), "pass");
-}
-
-static void contains(const char *hay, const char *needle)
-{
-	ck_assert_msg(hay && strstr(hay, needle), "expected \"%s\" in \"%s\"", needle,
-		      hay ? hay : "(null)");
 }
 
 /* ---- through the API ---------------------------------------------------------- */

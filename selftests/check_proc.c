@@ -9,19 +9,6 @@
 
 #include "harness.h"
 
-static char *bin(const char *rel)
-{
-	return path_in(builddir(), rel);
-}
-
-static char *opt(const char *k, const char *v)
-{
-	char *p;
-	if (asprintf(&p, "%s=%s", k, v) < 0)
-		abort();
-	return p;
-}
-
 static json_object *api_report;
 static struct run_result api_run;
 
@@ -80,12 +67,6 @@ static json_object *under_mpt_run(const char *which, struct run_result *r)
 	json_object *rep = json_load(json);
 	ck_assert_msg(rep != NULL, "%s: no report: %s", which, r->err);
 	return json_test(rep, "proc");
-}
-
-static void contains(const char *hay, const char *needle)
-{
-	ck_assert_msg(hay && strstr(hay, needle), "expected \"%s\" in \"%s\"", needle,
-		      hay ? hay : "(null)");
 }
 
 START_TEST(zombie_api)

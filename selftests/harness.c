@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "harness.h"
 
+#include <check.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -35,6 +37,25 @@ const char *scratch(void)
 		owner = getpid();
 	}
 	return dir;
+}
+
+char *bin(const char *rel)
+{
+	return path_in(builddir(), rel);
+}
+
+char *opt(const char *name, const char *value)
+{
+	char *p;
+	if (asprintf(&p, "%s=%s", name, value) < 0)
+		abort();
+	return p;
+}
+
+void contains(const char *hay, const char *needle)
+{
+	ck_assert_msg(hay && strstr(hay, needle), "expected \"%s\" in \"%s\"", needle,
+		      hay ? hay : "(null)");
 }
 
 char *path_in(const char *dir, const char *name)

@@ -35,6 +35,13 @@ int json_count_kind(json_object *test, const char *kind);
 /* The first finding of kind, or NULL. */
 json_object *json_finding(json_object *test, const char *kind);
 
+/* A built program: top_builddir/rel (malloc'd). */
+char *bin(const char *rel);
+/* "name=value" (malloc'd), for options and environment entries. */
+char *opt(const char *name, const char *value);
+/* A Check assertion that needle occurs in hay. */
+void contains(const char *hay, const char *needle);
+
 /* Whether a process exists (not a zombie). */
 int alive(int pid);
 /* Reads a small integer from a file, or -1. */
