@@ -210,6 +210,12 @@ END_TEST
 
 START_TEST(api_spawn_into_exec)
 {
+	/* Valgrind runs glibc's posix_spawn as a fork of its own, past the
+	 * shim's spawn bookkeeping: this check is about the shim, not memcheck
+	 * (the same holds in check_proc's spawn test). */
+	const char *vg = getenv("MPT_SELFTEST_VALGRIND");
+	if (vg && *vg && *vg != '0')
+		return;
 	json_object *f = exactly(api("fd/spawn_into_exec_buggy"), "spawn_into_exec_buggy", "p0.1");
 	carried_pipe(f, "sleep");
 	/* The read end, closed by the file actions, is not reported. */
