@@ -92,25 +92,9 @@ static json_object *findings(json_object *t)
 /* Exactly one finding, an fd-leak, from process id. */
 static json_object *exactly(json_object *t, const char *name, const char *id)
 {
-	ck_assert_msg(t != NULL, "%s missing", name);
-	ck_assert_str_eq(json_str(t, "status"), "fail");
-	json_object *fs = findings(t);
-	ck_assert_msg(json_object_array_length(fs) == 1, "%s: %zu findings: %s", name,
-		      json_object_array_length(fs), json_object_to_json_string(fs));
-	json_object *f = json_finding(t, "fd-leak");
-	ck_assert_msg(f != NULL, "%s: no fd-leak finding: %s", name,
-		      json_object_to_json_string(fs));
-	ck_assert_str_eq(json_str(f, "process"), id);
+	json_object *f = expect_only(t, name, "fd-leak", id);
 	ck_assert_int_gt(json_int(f, "pid"), 1);
 	return f;
-}
-
-static void clean(json_object *t, const char *name)
-{
-	ck_assert_msg(t != NULL, "%s missing", name);
-	ck_assert_msg(json_object_array_length(findings(t)) == 0, "%s: %s", name,
-		      json_object_to_json_string(findings(t)));
-	ck_assert_str_eq(json_str(t, "status"), "pass");
 }
 
 /* The message names the descriptor: "fd N (target)". */
@@ -134,7 +118,7 @@ START_TEST(api_leak_open)
 	contains(json_str(f, "message"), "hyg_fd)"); /* the program */
 	contains(json_str(f, "detail"), "Made by open() at mpt__fn_fd__leak_open_buggy (hyg_fd.c:");
 	contains(json_str(f, "detail"), "O_CLOEXEC");
-	clean(api("fd/leak_open_fixed"), "leak_open_fixed");
+	expect_clean(api("fd/leak_open_fixed"), "leak_open_fixed");
 	/* The human report shows it too. */
 	contains(api_run.out, "fd-leak in p0 (pid ");
 }
@@ -145,7 +129,7 @@ START_TEST(api_leak_pipe)
 	json_object *f = exactly(api("fd/leak_pipe_buggy"), "leak_pipe_buggy", "p0");
 	names_fd(f, "pipe:[");
 	contains(json_str(f, "detail"), "Made by pipe() at mpt__fn_fd__leak_pipe_buggy");
-	clean(api("fd/leak_pipe_fixed"), "leak_pipe_fixed");
+	expect_clean(api("fd/leak_pipe_fixed"), "leak_pipe_fixed");
 	f = exactly(api("fd/leak_fopen_buggy"), "leak_fopen_buggy", "p0");
 	names_fd(f, "/dev/null)");
 	contains(json_str(f, "detail"), "Made by fopen() at mpt__fn_fd__leak_fopen_buggy");
@@ -161,7 +145,7 @@ START_TEST(api_many_leaks_fold)
 	ck_assert_int_eq((int)json_object_array_length(findings(t)), 7);
 	json_object *last = json_object_array_get_idx(findings(t), 6);
 	contains(json_str(last, "message"), "4 more descriptors");
-	clean(api("fd/leak_allowed"), "leak_allowed");
+	expect_clean(api("fd/leak_allowed"), "leak_allowed");
 }
 END_TEST
 
@@ -174,12 +158,12 @@ START_TEST(mpt_run_leak_open)
 	contains(json_str(f, "detail"), "Made by open() at ");
 	contains(json_str(f, "detail"), "(fd.c:");
 	ck_assert_int_eq(st, 1);
-	clean(under_mpt_run("leak-open-fixed", &st), "leak-open-fixed");
+	expect_clean(under_mpt_run("leak-open-fixed", &st), "leak-open-fixed");
 	ck_assert_int_eq(st, 0);
 	f = exactly(under_mpt_run("leak-pipe", &st), "leak-pipe", "p0");
 	names_fd(f, "pipe:[");
 	contains(json_str(f, "detail"), "Made by pipe() at leak_pipe (fd.c:");
-	clean(under_mpt_run("leak-pipe-fixed", &st), "leak-pipe-fixed");
+	expect_clean(under_mpt_run("leak-pipe-fixed", &st), "leak-pipe-fixed");
 }
 END_TEST
 
@@ -204,7 +188,7 @@ START_TEST(api_pipe_into_exec)
 	carried_pipe(f, "sleep");
 	/* sleep reports at its exit, while p0 lives: the site is known. */
 	contains(json_str(f, "detail"), "at mpt__fn_fd__pipe_into_exec_buggy (hyg_fd.c:");
-	clean(api("fd/pipe_into_exec_fixed"), "pipe_into_exec_fixed");
+	expect_clean(api("fd/pipe_into_exec_fixed"), "pipe_into_exec_fixed");
 }
 END_TEST
 
@@ -219,7 +203,7 @@ START_TEST(api_spawn_into_exec)
 	json_object *f = exactly(api("fd/spawn_into_exec_buggy"), "spawn_into_exec_buggy", "p0.1");
 	carried_pipe(f, "sleep");
 	/* The read end, closed by the file actions, is not reported. */
-	clean(api("fd/spawn_into_exec_fixed"), "spawn_into_exec_fixed");
+	expect_clean(api("fd/spawn_into_exec_fixed"), "spawn_into_exec_fixed");
 }
 END_TEST
 
@@ -241,7 +225,7 @@ START_TEST(mpt_run_pipe_into_exec)
 	carried_pipe(f, "sleep");
 	contains(json_str(f, "detail"), "at pipe_into_exec (fd.c:");
 	ck_assert_int_eq(st, 1);
-	clean(under_mpt_run("leak-pipe-into-exec-fixed", &st), "leak-pipe-into-exec-fixed");
+	expect_clean(under_mpt_run("leak-pipe-into-exec-fixed", &st), "leak-pipe-into-exec-fixed");
 	ck_assert_int_eq(st, 0);
 	f = exactly(under_mpt_run("leak-into-killed", &st), "leak-into-killed", "p0.1");
 	carried_pipe(f, "fd");
@@ -253,22 +237,22 @@ END_TEST
 
 START_TEST(api_precision)
 {
-	clean(api("fd/pipeline_dup2"), "pipeline_dup2");
-	clean(api("fd/pipeline_dup2_keeps_original"), "pipeline_dup2_keeps_original");
-	clean(api("fd/poll_pool"), "poll_pool");
-	clean(api("fd/cloexec_is_not_carried"), "cloexec_is_not_carried");
-	clean(api("fd/inherited_descriptors_are_the_baseline"),
+	expect_clean(api("fd/pipeline_dup2"), "pipeline_dup2");
+	expect_clean(api("fd/pipeline_dup2_keeps_original"), "pipeline_dup2_keeps_original");
+	expect_clean(api("fd/poll_pool"), "poll_pool");
+	expect_clean(api("fd/cloexec_is_not_carried"), "cloexec_is_not_carried");
+	expect_clean(api("fd/inherited_descriptors_are_the_baseline"),
 	      "inherited_descriptors_are_the_baseline");
-	clean(api("fd/opened_and_closed"), "opened_and_closed");
+	expect_clean(api("fd/opened_and_closed"), "opened_and_closed");
 }
 END_TEST
 
 START_TEST(mpt_run_precision)
 {
 	int st;
-	clean(under_mpt_run("pipeline-dup2", &st), "pipeline-dup2");
+	expect_clean(under_mpt_run("pipeline-dup2", &st), "pipeline-dup2");
 	ck_assert_int_eq(st, 0);
-	clean(under_mpt_run("poll-pool", &st), "poll-pool");
+	expect_clean(under_mpt_run("poll-pool", &st), "poll-pool");
 	ck_assert_int_eq(st, 0);
 }
 END_TEST
@@ -283,8 +267,8 @@ START_TEST(outside_descriptors_are_the_baseline)
 	int hi = fcntl(p[1], F_DUPFD, 40);
 	ck_assert_int_ge(hi, 40);
 	int st;
-	clean(under_mpt_run("leak-pipe-into-exec-fixed", &st), "leak-pipe-into-exec-fixed");
-	clean(under_mpt_run("leak-open-fixed", &st), "leak-open-fixed");
+	expect_clean(under_mpt_run("leak-pipe-into-exec-fixed", &st), "leak-pipe-into-exec-fixed");
+	expect_clean(under_mpt_run("leak-open-fixed", &st), "leak-open-fixed");
 	/* The API program too: every fixed twin and precision test. */
 	char *json = path_in(scratch(), "fd-outside.json");
 	char *plain = bin("selftests/plain/fd");
@@ -296,9 +280,9 @@ START_TEST(outside_descriptors_are_the_baseline)
 	json_object *rep = keep(json_load(json));
 	ck_assert_msg(rep != NULL, "no report: %s %s", r.out, r.err);
 	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.out);
-	clean(json_test(rep, "fd/inherited_descriptors_are_the_baseline"), "inherited");
-	clean(json_test(rep, "fd/pipe_into_exec_fixed"), "pipe_into_exec_fixed");
-	clean(json_test(rep, "fd/poll_pool"), "poll_pool");
+	expect_clean(json_test(rep, "fd/inherited_descriptors_are_the_baseline"), "inherited");
+	expect_clean(json_test(rep, "fd/pipe_into_exec_fixed"), "pipe_into_exec_fixed");
+	expect_clean(json_test(rep, "fd/poll_pool"), "poll_pool");
 	run_free(&r);
 	free(json);
 	free(plain);

@@ -42,28 +42,9 @@ static json_object *under_mpt_run(const char *which, const char *extra, struct r
 /* Exactly one finding, lock-held, from the process with logical id id. */
 static json_object *exactly(json_object *t, const char *name, const char *id)
 {
-	ck_assert_msg(t != NULL, "%s missing", name);
-	json_object *fs;
-	ck_assert(json_object_object_get_ex(t, "findings", &fs));
-	ck_assert_msg(json_object_array_length(fs) == 1, "%s: %zu findings: %s", name,
-		      json_object_array_length(fs), json_object_to_json_string(fs));
-	json_object *f = json_finding(t, "lock-held");
-	ck_assert_msg(f != NULL, "%s: no lock-held finding: %s", name,
-		      json_object_to_json_string(fs));
-	ck_assert_str_eq(json_str(f, "process"), id);
+	json_object *f = expect_only(t, name, "lock-held", id);
 	ck_assert_int_gt(json_int(f, "pid"), 1);
-	ck_assert_str_eq(json_str(t, "status"), "fail");
 	return f;
-}
-
-static void clean(json_object *t, const char *name)
-{
-	ck_assert_msg(t != NULL, "%s missing", name);
-	json_object *fs;
-	ck_assert(json_object_object_get_ex(t, "findings", &fs));
-	ck_assert_msg(json_object_array_length(fs) == 0, "%s: %s", name,
-		      json_object_to_json_string(fs));
-	ck_assert_str_eq(json_str(t, "status"), "pass");
 }
 
 /* ---- through the API ---------------------------------------------------------- */
@@ -76,7 +57,7 @@ START_TEST(mutex_held_at_exit_api)
 	/* The holder names its own call site, with file and line. */
 	contains(json_str(f, "detail"), "Locked at mpt__fn_lock__mutex_exit_buggy (hyg_lock.c:");
 	contains(json_str(f, "detail"), "Unlock it on every path");
-	clean(api("lock/mutex_exit_fixed"), "mutex_exit_fixed");
+	expect_clean(api("lock/mutex_exit_fixed"), "mutex_exit_fixed");
 	/* The human report shows it under the failed test. */
 	contains(api_run.out, "  lock-held: p0.1 (pid ");
 }
@@ -91,9 +72,9 @@ START_TEST(mutex_holder_killed_api)
 	contains(json_str(f, "detail"), "Locked at lock_it (hyg_lock.c:");
 	contains(json_str(f, "detail"), "robust");
 	/* The fix: a robust mutex, recovered with pthread_mutex_consistent(). */
-	clean(api("lock/mutex_killed_fixed"), "mutex_killed_fixed");
+	expect_clean(api("lock/mutex_killed_fixed"), "mutex_killed_fixed");
 	/* Killed while waiting on a condition: the wait had released it. */
-	clean(api("lock/cond_waiter_killed_clean"), "cond_waiter_killed_clean");
+	expect_clean(api("lock/cond_waiter_killed_clean"), "cond_waiter_killed_clean");
 }
 END_TEST
 
@@ -124,12 +105,12 @@ START_TEST(semaphores_api)
 		 "semaphore 0x");
 	contains(json_str(f, "message"), "(its value is now 0)");
 	contains(json_str(f, "detail"), "Taken at mpt__fn_lock__sem_exit_buggy (hyg_lock.c:");
-	clean(api("lock/sem_exit_fixed"), "sem_exit_fixed");
+	expect_clean(api("lock/sem_exit_fixed"), "sem_exit_fixed");
 	f = exactly(api("lock/sem_killed_buggy"), "sem_killed_buggy", "p0.1");
 	contains(json_str(f, "message"), "was killed by SIGKILL while holding 1 unit");
 	contains(json_str(f, "detail"), "Taken at take_unit (hyg_lock.c:");
 	/* A consumer keeps the units it takes: that is not a lock. */
-	clean(api("lock/producer_consumer_clean"), "producer_consumer_clean");
+	expect_clean(api("lock/producer_consumer_clean"), "producer_consumer_clean");
 }
 END_TEST
 
@@ -139,13 +120,13 @@ START_TEST(flock_api)
 	contains(json_str(f, "message"), "still held flock(LOCK_EX) on /tmp/mpt-hyg-lock-");
 	contains(json_str(f, "message"), "at the end of the test");
 	contains(json_str(f, "detail"), "Locked at flock_it (hyg_lock.c:");
-	clean(api("lock/flock_fixed"), "flock_fixed");
+	expect_clean(api("lock/flock_fixed"), "flock_fixed");
 }
 END_TEST
 
 START_TEST(private_locks_are_not_tracked)
 {
-	clean(api("lock/threads_private_clean"), "threads_private_clean");
+	expect_clean(api("lock/threads_private_clean"), "threads_private_clean");
 }
 END_TEST
 
@@ -158,13 +139,13 @@ START_TEST(mutex_mpt_run)
 	contains(json_str(f, "message"), ", lock) exited while holding process-shared mutex 0x");
 	contains(json_str(f, "detail"), "Locked at mutex_exit (lock.c:");
 	ck_assert_int_eq(r.status, 1);
-	clean(under_mpt_run("mutex-exit-fixed", NULL, &r), "mutex-exit-fixed");
+	expect_clean(under_mpt_run("mutex-exit-fixed", NULL, &r), "mutex-exit-fixed");
 	ck_assert_int_eq(r.status, 0);
 
 	f = exactly(under_mpt_run("mutex-killed", NULL, &r), "mutex-killed", "p0.1");
 	contains(json_str(f, "message"), "was killed by SIGKILL while holding process-shared mutex 0x");
 	contains(json_str(f, "detail"), "Locked at lock_it (lock.c:");
-	clean(under_mpt_run("mutex-killed-fixed", NULL, &r), "mutex-killed-fixed");
+	expect_clean(under_mpt_run("mutex-killed-fixed", NULL, &r), "mutex-killed-fixed");
 	ck_assert_int_eq(r.status, 0);
 }
 END_TEST
@@ -178,8 +159,8 @@ START_TEST(semaphores_mpt_run)
 	json_object *f = exactly(under_mpt_run("sem-exit", NULL, &r), "sem-exit", "p0.1");
 	contains(json_str(f, "message"), "while holding 1 unit of process-shared semaphore 0x");
 	contains(json_str(f, "detail"), "Taken at sem_exit (lock.c:");
-	clean(under_mpt_run("sem-exit-fixed", NULL, &r), "sem-exit-fixed");
-	clean(under_mpt_run("prodcons", NULL, &r), "prodcons");
+	expect_clean(under_mpt_run("sem-exit-fixed", NULL, &r), "sem-exit-fixed");
+	expect_clean(under_mpt_run("prodcons", NULL, &r), "prodcons");
 	ck_assert_int_eq(r.status, 0);
 }
 END_TEST
@@ -217,7 +198,7 @@ START_TEST(file_locks_mpt_run)
 				 "p0.1");
 	contains(json_str(f, "message"), "still held flock(LOCK_EX) on /tmp/mpt-plain-lock-");
 	contains(json_str(f, "detail"), "Locked at flock_it (lock.c:");
-	clean(under_mpt_run("flock-fixed", NULL, &r), "flock-fixed");
+	expect_clean(under_mpt_run("flock-fixed", NULL, &r), "flock-fixed");
 
 	f = exactly(under_mpt_run("lockf", "--allow=leaked-process", &r), "lockf", "p0.1");
 	contains(json_str(f, "message"), "still held an fcntl()/lockf() write lock (bytes 0-EOF) on "

@@ -26,32 +26,6 @@ static void run_api(void)
 }
 
 /* Exactly one finding, of kind, from process id. */
-static json_object *exactly(json_object *t, const char *name, const char *kind, const char *id)
-{
-	ck_assert_msg(t != NULL, "%s missing", name);
-	ck_assert_str_eq(json_str(t, "status"), "fail");
-	json_object *fs;
-	ck_assert(json_object_object_get_ex(t, "findings", &fs));
-	ck_assert_msg(json_object_array_length(fs) == 1, "%s: %zu findings: %s", name,
-		      json_object_array_length(fs), json_object_to_json_string(fs));
-	json_object *f = json_finding(t, kind);
-	ck_assert_msg(f != NULL, "%s: no %s finding: %s", name, kind,
-		      json_object_to_json_string(fs));
-	if (id)
-		ck_assert_str_eq(json_str(f, "process"), id);
-	return f;
-}
-
-static void clean(json_object *t, const char *name)
-{
-	ck_assert_msg(t != NULL, "%s missing", name);
-	json_object *fs;
-	ck_assert(json_object_object_get_ex(t, "findings", &fs));
-	ck_assert_msg(json_object_array_length(fs) == 0, "%s: %s", name,
-		      json_object_to_json_string(fs));
-	ck_assert_str_eq(json_str(t, "status"), "pass");
-}
-
 static json_object *api(const char *name)
 {
 	run_api();
@@ -71,13 +45,13 @@ static json_object *under_mpt_run(const char *which, struct run_result *r)
 
 START_TEST(zombie_api)
 {
-	json_object *f = exactly(api("proc/zombie_buggy"), "zombie_buggy", "zombie", "p0.1");
+	json_object *f = expect_only(api("proc/zombie_buggy"), "zombie_buggy", "zombie", "p0.1");
 	contains(json_str(f, "message"), "exited with status 3");
 	contains(json_str(f, "message"), "its parent p0");
 	contains(json_str(f, "detail"), "Forked at mpt__fn_proc__zombie_buggy");
 	contains(json_str(f, "detail"), "waitpid(");
-	clean(api("proc/zombie_fixed"), "zombie_fixed");
-	clean(api("proc/zombie_allowed"), "zombie_allowed");
+	expect_clean(api("proc/zombie_fixed"), "zombie_fixed");
+	expect_clean(api("proc/zombie_allowed"), "zombie_allowed");
 	/* The human report: which process, forked where, never waited by whom, what to do. */
 	contains(api_run.out, "  zombie: p0.1 (pid ");
 	contains(api_run.out, "but its parent p0 (pid ");
@@ -89,51 +63,51 @@ END_TEST
 START_TEST(zombie_mpt_run)
 {
 	struct run_result r;
-	json_object *f = exactly(under_mpt_run("zombie", &r), "zombie", "zombie", "p0.1");
+	json_object *f = expect_only(under_mpt_run("zombie", &r), "zombie", "zombie", "p0.1");
 	contains(json_str(f, "detail"), "(proc.c:"); /* the fork call site, with its line */
 	ck_assert_int_eq(r.status, 1);
-	clean(under_mpt_run("zombie-fixed", &r), "zombie-fixed");
+	expect_clean(under_mpt_run("zombie-fixed", &r), "zombie-fixed");
 	ck_assert_int_eq(r.status, 0);
 }
 END_TEST
 
 START_TEST(leaked_process)
 {
-	exactly(api("proc/leaked_buggy"), "leaked_buggy", "leaked-process", "p0.1");
-	clean(api("proc/leaked_fixed"), "leaked_fixed");
+	expect_only(api("proc/leaked_buggy"), "leaked_buggy", "leaked-process", "p0.1");
+	expect_clean(api("proc/leaked_fixed"), "leaked_fixed");
 	struct run_result r;
-	exactly(under_mpt_run("leak", &r), "leak", "leaked-process", "p0.1");
-	clean(under_mpt_run("leak-fixed", &r), "leak-fixed");
+	expect_only(under_mpt_run("leak", &r), "leak", "leaked-process", "p0.1");
+	expect_clean(under_mpt_run("leak-fixed", &r), "leak-fixed");
 }
 END_TEST
 
 START_TEST(crash_in_any_process)
 {
-	json_object *f = exactly(api("proc/crash_buggy"), "crash_buggy", "crash", "p0.1");
+	json_object *f = expect_only(api("proc/crash_buggy"), "crash_buggy", "crash", "p0.1");
 	contains(json_str(f, "message"), "SIGABRT");
 	contains(json_str(f, "message"), "reaped by p0");
-	clean(api("proc/crash_fixed"), "crash_fixed");
+	expect_clean(api("proc/crash_fixed"), "crash_fixed");
 	struct run_result r;
-	f = exactly(under_mpt_run("crash", &r), "crash", "crash", "p0.1");
+	f = expect_only(under_mpt_run("crash", &r), "crash", "crash", "p0.1");
 	contains(json_str(f, "message"), "SIGSEGV");
-	clean(under_mpt_run("crash-fixed", &r), "crash-fixed");
+	expect_clean(under_mpt_run("crash-fixed", &r), "crash-fixed");
 }
 END_TEST
 
 START_TEST(exit_status)
 {
 	struct run_result r;
-	json_object *f = exactly(under_mpt_run("exit-status", &r), "exit-status", "exit-status", "p0");
+	json_object *f = expect_only(under_mpt_run("exit-status", &r), "exit-status", "exit-status", "p0");
 	contains(json_str(f, "message"), "status 3");
-	clean(under_mpt_run("exit-status-fixed", &r), "exit-status-fixed");
+	expect_clean(under_mpt_run("exit-status-fixed", &r), "exit-status-fixed");
 }
 END_TEST
 
 START_TEST(precision_daemon)
 {
-	clean(api("proc/daemon_double_fork_is_clean"), "daemon_double_fork_is_clean");
+	expect_clean(api("proc/daemon_double_fork_is_clean"), "daemon_double_fork_is_clean");
 	struct run_result r;
-	clean(under_mpt_run("daemon", &r), "daemon");
+	expect_clean(under_mpt_run("daemon", &r), "daemon");
 }
 END_TEST
 
@@ -145,7 +119,7 @@ START_TEST(spawned_programs_are_watched)
 	const char *vg = getenv("MPT_SELFTEST_VALGRIND");
 	if (vg && *vg && *vg != '0')
 		return;
-	json_object *f = exactly(api("proc/spawned_program_leaves_zombie"),
+	json_object *f = expect_only(api("proc/spawned_program_leaves_zombie"),
 				 "spawned_program_leaves_zombie", "zombie", "p0.1.1");
 	contains(json_str(f, "message"), "its parent p0.1");
 	contains(json_str(f, "message"), "proc"); /* the exec'd program's name */
@@ -163,21 +137,21 @@ START_TEST(explicit_assertion)
 	ck_assert_int_eq(json_count_kind(t, "zombie"), 1);
 	contains(json_str(f, "message"), "1 child left");
 	contains(json_str(f, "message"), "p0.1, exited, not reaped");
-	clean(api("proc/assert_no_children_passes"), "assert_no_children_passes");
+	expect_clean(api("proc/assert_no_children_passes"), "assert_no_children_passes");
 }
 END_TEST
 
 START_TEST(explicit_fd_and_lock_assertions)
 {
-	json_object *f = exactly(api("proc/assert_fds_unchanged_fails"),
+	json_object *f = expect_only(api("proc/assert_fds_unchanged_fails"),
 				 "assert_fds_unchanged_fails", "assertion", "p0");
 	contains(json_str(f, "message"), "mpt_assert_fds_unchanged() failed: 1 descriptor");
 	contains(json_str(f, "message"), "(/dev/null) made by open() at mpt__fn_proc__assert_fds_unchanged_fails");
-	clean(api("proc/assert_fds_unchanged_passes"), "assert_fds_unchanged_passes");
-	f = exactly(api("proc/assert_no_locks_fails"), "assert_no_locks_fails", "assertion", "p0");
+	expect_clean(api("proc/assert_fds_unchanged_passes"), "assert_fds_unchanged_passes");
+	f = expect_only(api("proc/assert_no_locks_fails"), "assert_no_locks_fails", "assertion", "p0");
 	contains(json_str(f, "message"), "mpt_assert_no_locks() failed: 1 lock still held: process-shared mutex 0x");
 	contains(json_str(f, "message"), "taken at mpt__fn_proc__assert_no_locks_fails");
-	clean(api("proc/assert_no_locks_passes"), "assert_no_locks_passes");
+	expect_clean(api("proc/assert_no_locks_passes"), "assert_no_locks_passes");
 }
 END_TEST
 

@@ -33,31 +33,6 @@ static json_object *api(const char *name)
 }
 
 /* Exactly one finding, of kind, from process id. */
-static json_object *exactly(json_object *t, const char *name, const char *kind, const char *id)
-{
-	ck_assert_msg(t != NULL, "%s missing", name);
-	ck_assert_str_eq(json_str(t, "status"), "fail");
-	json_object *fs;
-	ck_assert(json_object_object_get_ex(t, "findings", &fs));
-	ck_assert_msg(json_object_array_length(fs) == 1, "%s: %zu findings: %s", name,
-		      json_object_array_length(fs), json_object_to_json_string(fs));
-	json_object *f = json_finding(t, kind);
-	ck_assert_msg(f != NULL, "%s: no %s finding: %s", name, kind,
-		      json_object_to_json_string(fs));
-	ck_assert_str_eq(json_str(f, "process"), id);
-	return f;
-}
-
-static void clean(json_object *t, const char *name)
-{
-	ck_assert_msg(t != NULL, "%s missing", name);
-	json_object *fs;
-	ck_assert(json_object_object_get_ex(t, "findings", &fs));
-	ck_assert_msg(json_object_array_length(fs) == 0, "%s: %s", name,
-		      json_object_to_json_string(fs));
-	ck_assert_str_eq(json_str(t, "status"), "pass");
-}
-
 /* plain/stdio CASE [ARG] under mpt-run; r->out holds the program's output
  * (the human report quotes it for a failed test). */
 static json_object *under_mpt_run(const char *which, const char *arg, struct run_result *r)
@@ -74,7 +49,7 @@ static json_object *under_mpt_run(const char *which, const char *arg, struct run
 static void mpt_run_clean(const char *which)
 {
 	struct run_result r;
-	clean(under_mpt_run(which, NULL, &r), which);
+	expect_clean(under_mpt_run(which, NULL, &r), which);
 	ck_assert_int_eq(r.status, 0);
 }
 
@@ -87,7 +62,7 @@ static void mpt_run_clean(const char *which)
 
 START_TEST(duplicate_at_exit_api)
 {
-	json_object *f = exactly(api("stdio/duplicate_at_exit"), "duplicate_at_exit",
+	json_object *f = expect_only(api("stdio/duplicate_at_exit"), "duplicate_at_exit",
 				 "stdio-duplicate", "p0.1");
 	contains(json_str(f, "message"), "p0.1 (pid ");
 	contains(json_str(f, "message"), "wrote again 9 bytes of stdout that its parent p0");
@@ -101,7 +76,7 @@ END_TEST
 
 START_TEST(duplicate_in_child_fflush_api)
 {
-	json_object *f = exactly(api("stdio/duplicate_fflush_in_child"),
+	json_object *f = expect_only(api("stdio/duplicate_fflush_in_child"),
 				 "duplicate_fflush_in_child", "stdio-duplicate", "p0.1");
 	contains(json_str(f, "message"), "9 bytes of stdout");
 	contains(json_str(f, "message"), "in fflush()");
@@ -112,28 +87,28 @@ START_TEST(duplicate_log_file_api)
 {
 	/* The test itself counts the record twice in the file (and passes
 	 * that assertion): the finding is the only failure. */
-	json_object *f = exactly(api("stdio/duplicate_log_file"), "duplicate_log_file",
+	json_object *f = expect_only(api("stdio/duplicate_log_file"), "duplicate_log_file",
 				 "stdio-duplicate", "p0.1");
 	contains(json_str(f, "message"), " (/tmp/mpt-hyg-stdio-");
 	contains(json_str(f, "message"), "(\"record 1\\n\")");
 	contains(json_str(f, "detail"), "fflush() this stream " ADVICE_STDIO);
-	clean(api("stdio/fixed_log_file"), "fixed_log_file");
+	expect_clean(api("stdio/fixed_log_file"), "fixed_log_file");
 }
 END_TEST
 
 START_TEST(stdio_fixed_twins_api)
 {
-	clean(api("stdio/fixed_fflush_before_fork"), "fixed_fflush_before_fork");
-	clean(api("stdio/fixed_child_exits_with__exit"), "fixed_child_exits_with__exit");
-	clean(api("stdio/fixed_child_execs"), "fixed_child_execs");
-	clean(api("stdio/fixed_child_purges"), "fixed_child_purges");
+	expect_clean(api("stdio/fixed_fflush_before_fork"), "fixed_fflush_before_fork");
+	expect_clean(api("stdio/fixed_child_exits_with__exit"), "fixed_child_exits_with__exit");
+	expect_clean(api("stdio/fixed_child_execs"), "fixed_child_execs");
+	expect_clean(api("stdio/fixed_child_purges"), "fixed_child_purges");
 }
 END_TEST
 
 START_TEST(duplicate_mpt_run)
 {
 	struct run_result r;
-	json_object *f = exactly(under_mpt_run("dup-printf-exit", NULL, &r), "dup-printf-exit",
+	json_object *f = expect_only(under_mpt_run("dup-printf-exit", NULL, &r), "dup-printf-exit",
 				 "stdio-duplicate", "p0.1");
 	contains(json_str(f, "message"), "22 bytes of stdout");
 	contains(json_str(f, "message"), "(\"hello from the parent\\n\"), at exit()");
@@ -142,13 +117,13 @@ START_TEST(duplicate_mpt_run)
 	/* The bug itself, as the program's output (quoted "  | ") shows it. */
 	ck_assert_int_eq(count_str(r.out, "| hello from the parent"), 2);
 
-	f = exactly(under_mpt_run("dup-fflush-child", NULL, &r), "dup-fflush-child",
+	f = expect_only(under_mpt_run("dup-fflush-child", NULL, &r), "dup-fflush-child",
 		    "stdio-duplicate", "p0.1");
 	contains(json_str(f, "message"), "in fflush()");
 
 	/* The child's own output fills the buffer, which writes the parent's
 	 * bytes along; its _exit() comes too late. */
-	f = exactly(under_mpt_run("dup-overflow", NULL, &r), "dup-overflow",
+	f = expect_only(under_mpt_run("dup-overflow", NULL, &r), "dup-overflow",
 		    "stdio-duplicate", "p0.1");
 	contains(json_str(f, "message"), "when its buffer filled up");
 }
@@ -158,7 +133,7 @@ START_TEST(duplicate_file_mpt_run)
 {
 	struct run_result r;
 	char *log = path_in(scratch(), "dup-file.log");
-	json_object *f = exactly(under_mpt_run("dup-file", log, &r), "dup-file",
+	json_object *f = expect_only(under_mpt_run("dup-file", log, &r), "dup-file",
 				 "stdio-duplicate", "p0.1");
 	contains(json_str(f, "message"), log);
 	contains(json_str(f, "message"), "(\"record 1\\n\")");
@@ -176,15 +151,15 @@ END_TEST
 START_TEST(stdio_fixed_twins_mpt_run)
 {
 	struct run_result r;
-	clean(under_mpt_run("fixed-fflush", NULL, &r), "fixed-fflush");
+	expect_clean(under_mpt_run("fixed-fflush", NULL, &r), "fixed-fflush");
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_int_eq(count_str(r.out, "| hello from the parent"), 1);
 	ck_assert_int_eq(count_str(r.out, "| hello from the child"), 1);
-	clean(under_mpt_run("fixed-_exit", NULL, &r), "fixed-_exit");
+	expect_clean(under_mpt_run("fixed-_exit", NULL, &r), "fixed-_exit");
 	ck_assert_int_eq(count_str(r.out, "| hello from the parent"), 1);
 	mpt_run_clean("fixed-exec");
 	mpt_run_clean("fixed-fpurge");
-	clean(under_mpt_run("fixed-redirected", NULL, &r), "fixed-redirected");
+	expect_clean(under_mpt_run("fixed-redirected", NULL, &r), "fixed-redirected");
 	ck_assert_int_eq(count_str(r.out, "| hello from the parent"), 1);
 }
 END_TEST
@@ -195,7 +170,7 @@ static int under_valgrind(void);
 
 START_TEST(threads_api)
 {
-	json_object *f = exactly(api("threads/printf_in_child"), "printf_in_child",
+	json_object *f = expect_only(api("threads/printf_in_child"), "printf_in_child",
 				 "fork-with-threads", "p0.1");
 	contains(json_str(f, "message"), "p0.1 (pid ");
 	/* "printf() after": ASan's printf interceptor makes it vprintf(). */
@@ -212,7 +187,7 @@ START_TEST(threads_api)
 #ifdef __SANITIZE_ADDRESS__
 	return; /* the ASan build leaves the allocator to the sanitizer */
 #endif
-	f = exactly(api("threads/malloc_in_child"), "malloc_in_child", "fork-with-threads",
+	f = expect_only(api("threads/malloc_in_child"), "malloc_in_child", "fork-with-threads",
 		    "p0.1");
 	contains(json_str(f, "message"), "called malloc()");
 	contains(json_str(f, "message"), "from mpt__fn_threads__malloc_in_child (hyg_stdio.c:");
@@ -221,10 +196,10 @@ END_TEST
 
 START_TEST(threads_fixed_twins_api)
 {
-	clean(api("threads/fixed_fork_then_exec"), "fixed_fork_then_exec");
-	clean(api("threads/fixed_fork_then__exit"), "fixed_fork_then__exit");
-	clean(api("threads/single_threaded_child_mallocs"), "single_threaded_child_mallocs");
-	clean(api("threads/joined_before_fork_child_mallocs"),
+	expect_clean(api("threads/fixed_fork_then_exec"), "fixed_fork_then_exec");
+	expect_clean(api("threads/fixed_fork_then__exit"), "fixed_fork_then__exit");
+	expect_clean(api("threads/single_threaded_child_mallocs"), "single_threaded_child_mallocs");
+	expect_clean(api("threads/joined_before_fork_child_mallocs"),
 	      "joined_before_fork_child_mallocs");
 }
 END_TEST
@@ -234,17 +209,17 @@ START_TEST(threads_mpt_run)
 	struct run_result r;
 	json_object *f;
 #ifndef __SANITIZE_ADDRESS__ /* the allocator half is off under ASan */
-	f = exactly(under_mpt_run("threads-malloc-in-child", NULL, &r),
+	f = expect_only(under_mpt_run("threads-malloc-in-child", NULL, &r),
 		    "threads-malloc-in-child", "fork-with-threads", "p0.1");
 	contains(json_str(f, "message"), "called malloc()");
 	contains(json_str(f, "message"), "(stdio.c:");
 	contains(json_str(f, "detail"), ADVICE_THREADS);
 	ck_assert_int_eq(r.status, 1);
 #endif
-	f = exactly(under_mpt_run("threads-printf-in-child", NULL, &r),
+	f = expect_only(under_mpt_run("threads-printf-in-child", NULL, &r),
 		    "threads-printf-in-child", "fork-with-threads", "p0.1");
 	contains(json_str(f, "message"), "called printf()");
-	f = exactly(under_mpt_run("threads-exit-in-child", NULL, &r), "threads-exit-in-child",
+	f = expect_only(under_mpt_run("threads-exit-in-child", NULL, &r), "threads-exit-in-child",
 		    "fork-with-threads", "p0.1");
 	contains(json_str(f, "message"), "called exit()");
 }
@@ -286,13 +261,13 @@ START_TEST(under_valgrind_mpt_run)
 	if (!under_valgrind())
 		return;
 	struct run_result r;
-	exactly(vg_run("dup-printf-exit", &r), "dup-printf-exit (valgrind)", "stdio-duplicate",
+	expect_only(vg_run("dup-printf-exit", &r), "dup-printf-exit (valgrind)", "stdio-duplicate",
 		"p0.1");
-	json_object *f = exactly(vg_run("threads-printf-in-child", &r),
+	json_object *f = expect_only(vg_run("threads-printf-in-child", &r),
 				 "threads-printf-in-child (valgrind)", "fork-with-threads", "p0.1");
 	contains(json_str(f, "message"), "called printf()");
-	clean(vg_run("threads-_exit", &r), "threads-_exit (valgrind)");
-	clean(vg_run("single-malloc", &r), "single-malloc (valgrind)");
+	expect_clean(vg_run("threads-_exit", &r), "threads-_exit (valgrind)");
+	expect_clean(vg_run("single-malloc", &r), "single-malloc (valgrind)");
 }
 END_TEST
 

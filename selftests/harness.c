@@ -58,6 +58,32 @@ void contains(const char *hay, const char *needle)
 		      hay ? hay : "(null)");
 }
 
+json_object *expect_only(json_object *t, const char *name, const char *kind, const char *id)
+{
+	ck_assert_msg(t != NULL, "%s missing", name);
+	ck_assert_str_eq(json_str(t, "status"), "fail");
+	json_object *fs;
+	ck_assert(json_object_object_get_ex(t, "findings", &fs));
+	ck_assert_msg(json_object_array_length(fs) == 1, "%s: %zu findings: %s", name,
+		      json_object_array_length(fs), json_object_to_json_string(fs));
+	json_object *f = json_finding(t, kind);
+	ck_assert_msg(f != NULL, "%s: no %s finding: %s", name, kind,
+		      json_object_to_json_string(fs));
+	if (id)
+		ck_assert_str_eq(json_str(f, "process"), id);
+	return f;
+}
+
+void expect_clean(json_object *t, const char *name)
+{
+	ck_assert_msg(t != NULL, "%s missing", name);
+	json_object *fs;
+	ck_assert(json_object_object_get_ex(t, "findings", &fs));
+	ck_assert_msg(json_object_array_length(fs) == 0, "%s: %s", name,
+		      json_object_to_json_string(fs));
+	ck_assert_str_eq(json_str(t, "status"), "pass");
+}
+
 char *path_in(const char *dir, const char *name)
 {
 	char *p;

@@ -42,6 +42,12 @@ char *opt(const char *name, const char *value);
 /* A Check assertion that needle occurs in hay. */
 void contains(const char *hay, const char *needle);
 
+/* Check assertions on a test of a report: it failed with exactly one
+ * finding, of kind, from process id (when id is not NULL); returns it. */
+json_object *expect_only(json_object *t, const char *name, const char *kind, const char *id);
+/* ... or it passed with no finding at all. */
+void expect_clean(json_object *t, const char *name);
+
 /* Whether a process exists (not a zombie). */
 int alive(int pid);
 /* Reads a small integer from a file, or -1. */
