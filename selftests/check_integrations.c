@@ -333,7 +333,7 @@ static void all_dead(const char *pidfile)
 	ck_assert(f != NULL);
 	int pid, n = 0;
 	while (fscanf(f, "%d", &pid) == 1) {
-		ck_assert_msg(!alive(pid), "process %d survived its test", pid);
+		ck_assert_msg(!alive(pid), "process %d survived its test: %s", pid, proc_stat(pid));
 		n++;
 	}
 	fclose(f);

@@ -49,7 +49,8 @@ static json_object *verdicts_report(int no_cgroup, struct run_result *out)
 	ck_assert_msg(rep != NULL, "no JSON report; stdout:\n%s\nstderr:\n%s", out->out, out->err);
 	int daemon = read_int_file(pidfile);
 	ck_assert_int_gt(daemon, 1);
-	ck_assert_msg(!alive(daemon), "the setsid daemon %d survived its test", daemon);
+	ck_assert_msg(!alive(daemon), "the setsid daemon %d survived its test: %s", daemon,
+		      proc_stat(daemon));
 	return rep;
 }
 
@@ -555,7 +556,7 @@ static void hostile_run(const char *no_cgroup)
 	ck_assert(json_object_object_get_ex(t, "findings", &fs));
 	for (size_t i = 0; i < json_object_array_length(fs); i++) {
 		int pid = (int)json_int(json_object_array_get_idx(fs, i), "pid");
-		ck_assert_msg(!alive(pid), "leaked child %d survived", pid);
+		ck_assert_msg(!alive(pid), "leaked child %d survived: %s", pid, proc_stat(pid));
 	}
 	/* The human report folds them: ten shown, the rest counted. */
 	ASSERT_CONTAINS(r.out, "... and 190 more leaked-process findings");

@@ -278,6 +278,21 @@ int json_count_kind(json_object *test, const char *kind)
 	return c;
 }
 
+const char *proc_stat(int pid)
+{
+	static char buf[512];
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return "(gone)";
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return buf;
+}
+
 int alive(int pid)
 {
 	char path[64], buf[512];

@@ -50,6 +50,8 @@ void expect_clean(json_object *t, const char *name);
 
 /* Whether a process exists (not a zombie). */
 int alive(int pid);
+/* The first line of /proc/PID/stat, or "(gone)": for failure messages. */
+const char *proc_stat(int pid);
 /* Reads a small integer from a file, or -1. */
 int read_int_file(const char *path);
 /* How many times needle occurs in hay. */

@@ -441,15 +441,34 @@ void mpt__contain_kill(struct mpt__contain *c, int slot, unsigned long token,
 			close(fd);
 		}
 	}
+	/* Every process signalled, so that the run waits until each one is
+	 * really dead: a killed process drops its memory map (and so its
+	 * token) before it becomes a zombie, and tearing down a large map
+	 * (an ASan process's) can take a while on a loaded machine. */
+	static pid_t killed[4096];
+	int nkilled = 0;
+	struct timespec ts = {0, 500000};
 	for (;;) {
 		reap_all(reap, arg);
 		int n = mpt__contain_list(c, slot, token, leader, pids, 4096);
 		if (n == 0 || mpt__now_ns() > deadline)
 			break;
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
 			kill(pids[i], SIGKILL);
-		struct timespec ts = {0, 500000};
+			int seen = 0;
+			for (int j = 0; j < nkilled && !seen; j++)
+				seen = killed[j] == pids[i];
+			if (!seen && nkilled < 4096)
+				killed[nkilled++] = pids[i];
+		}
 		nanosleep(&ts, NULL);
+	}
+	for (int j = 0; j < nkilled;) {
+		reap_all(reap, arg);
+		if (is_zombie(killed[j]) || mpt__now_ns() > deadline)
+			j++;
+		else
+			nanosleep(&ts, NULL);
 	}
 	reap_all(reap, arg);
 }
