@@ -1,7 +1,6 @@
 /* The test registry and mpt_main(): tests register themselves from
  * constructors (MPT_TEST), so no list is written by hand. */
 #define _GNU_SOURCE
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,16 +31,6 @@ static int by_place(const void *a, const void *b)
 	const struct mpt_test *y = *(const struct mpt_test *const *)b;
 	int c = strcmp(x->file, y->file);
 	return c ? c : x->line - y->line;
-}
-
-static int selected(const struct mpt__opts *o, const char *name)
-{
-	if (!o->nfilters)
-		return 1;
-	for (int i = 0; i < o->nfilters; i++)
-		if (fnmatch(o->filters[i], name, 0) == 0)
-			return 1;
-	return 0;
 }
 
 /* The leader side of a re-executed test (--valgrind, --faketime): the
@@ -105,12 +94,11 @@ int mpt_main(int argc, char **argv)
 	char **names = mpt__xcalloc(n, sizeof *names);
 	for (size_t i = 0; i < n; i++) {
 		char *name = mpt__xasprintf("%s/%s", all[i]->suite, all[i]->name);
-		if (!selected(&o, name)) {
+		if (!mpt__opts_selects(&o, name)) {
 			free(name);
 			continue;
 		}
-		/* Shards split the filtered list round-robin. */
-		if (o.shard_n && index++ % o.shard_n != o.shard_k) {
+		if (!mpt__opts_in_shard(&o, index++)) {
 			free(name);
 			continue;
 		}

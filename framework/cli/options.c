@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "options.h"
 
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -284,6 +285,21 @@ int mpt__parse_opts(int argc, char **argv, int mode, struct mpt__opts *o)
 		return 0;
 	return mpt__tools_configure(o->tools, &o->cfg, &o->multiplier,
 				    mode == MPT__MODE_TESTS && !o->list);
+}
+
+int mpt__opts_selects(const struct mpt__opts *o, const char *name)
+{
+	if (!o->nfilters)
+		return 1;
+	for (int i = 0; i < o->nfilters; i++)
+		if (fnmatch(o->filters[i], name, 0) == 0)
+			return 1;
+	return 0;
+}
+
+int mpt__opts_in_shard(const struct mpt__opts *o, unsigned long long index)
+{
+	return !o->shard_n || index % o->shard_n == o->shard_k;
 }
 
 void mpt__opts_free(struct mpt__opts *o)

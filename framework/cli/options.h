@@ -27,6 +27,12 @@ struct mpt__opts {
  * was expected and returns 2. */
 int mpt__parse_opts(int argc, char **argv, int mode, struct mpt__opts *o);
 void mpt__opts_free(struct mpt__opts *o);
+/* Whether the test suite/name is selected by the --filter globs (any of
+ * them; every test when there is none). */
+int mpt__opts_selects(const struct mpt__opts *o, const char *name);
+/* Whether the index-th selected test (0-based) is in this run's shard:
+ * shards split the filtered list round-robin. */
+int mpt__opts_in_shard(const struct mpt__opts *o, unsigned long long index);
 /* Prints the usage text for the mode. */
 void mpt__usage(FILE *f, int mode, const char *prog);
 /* libmptest-preload.so (MPT_PRELOAD, else where it is installed), or NULL
