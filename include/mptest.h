@@ -30,6 +30,7 @@ extern "C" {
 #define MPT_ALLOW_ASSERTION         (1u << 9)
 #define MPT_ALLOW_EXIT_STATUS       (1u << 10)
 #define MPT_ALLOW_VALGRIND          (1u << 11)
+#define MPT_ALLOW_RESOURCE_LIMIT    (1u << 12)
 
 /* Per-test options, given as designated initializers after the name:
  *   MPT_TEST(pipes, slow, .timeout_ms = 5000, .allow = MPT_ALLOW_FD_LEAK) */

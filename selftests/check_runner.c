@@ -570,6 +570,218 @@ END_TEST
 START_TEST(hostile_tests_subreaper) { hostile_run("MPT_NO_CGROUP=1"); }
 END_TEST
 
+/* ---- resource limits: --max-procs, --max-memory ----------------------------
+ * This machine's cgroup v2 has no pids or memory controller to delegate, so
+ * these exercise the shim's fork hook, RLIMIT_AS and the runner's own count;
+ * the pids.max / memory.max path is not exercised here. */
+
+static int under_valgrind(void)
+{
+	const char *vg = getenv("MPT_SELFTEST_VALGRIND");
+	return vg && *vg && *vg != '0';
+}
+
+/* Why --max-memory cannot be tested in this build, or NULL. */
+static const char *no_memory_limit_here(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+	return "an AddressSanitizer build: its shadow memory does not fit under RLIMIT_AS, "
+	       "and the allocator wrappers step aside for the sanitizer";
+#else
+	if (under_valgrind())
+		return "under Valgrind: memcheck's own reservations do not fit under RLIMIT_AS, "
+		       "and it replaces the allocator wrappers";
+	return NULL;
+#endif
+}
+
+/* Whether pid is still a process of the limits programs (pids are reused
+ * quickly here, so a pid alone proves nothing). */
+static int survivor(int pid)
+{
+	char path[64], comm[64] = "";
+	snprintf(path, sizeof path, "/proc/%d/comm", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (!fgets(comm, sizeof comm, f))
+		comm[0] = 0;
+	fclose(f);
+	return alive(pid) && strncmp(comm, "limits", 6) == 0;
+}
+
+/* Asserts that none of the pids listed in file survived; returns how many
+ * there were. */
+static int none_survive(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	int n = 0, pid;
+	if (!f)
+		return 0;
+	while (fscanf(f, "%d", &pid) == 1) {
+		n++;
+		ck_assert_msg(!survivor(pid), "child %d survived its test: %s", pid,
+			      proc_stat(pid));
+	}
+	fclose(f);
+	return n;
+}
+
+/* The limits programs under --max-procs=50 (and --max-memory=64M where it
+ * can hold): the bounded fork bomb is stopped at 50 with exactly one
+ * resource-limit finding and no survivor; 300 children forked and reaped
+ * (or reaped by the kernel) pass, so the limit counts live processes. */
+static void max_procs_small(const char *containment)
+{
+	const char *skip = no_memory_limit_here();
+	char *json = path_in(scratch(), containment ? "limits-fb.json" : "limits.json");
+	char *pids = path_in(scratch(), containment ? "limits-fb.pids" : "limits.pids");
+	char *env[] = {opt("MPT_SELFTEST_PIDFILE", pids),
+		       containment ? (char *)containment : "MPT_SELFTEST_X=1", NULL};
+	char *argv[] = {prog("limits"), "--max-procs=50", opt("--json", json),
+			skip ? "--filter=limits/*fork*" : "--max-memory=64M",
+			skip ? "--filter=limits/ignored*" : NULL, NULL};
+	if (skip)
+		printf("SKIP: --max-memory in the limits selftest — %s\n", skip);
+	struct run_result r = run_cmd(argv, env, 120);
+	ck_assert_msg(r.status == 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	json_object *rep = json_load(json);
+	ck_assert_ptr_nonnull(rep);
+	json_object *f = expect_only(json_test(rep, "limits/fork_2000_sleepers"),
+				     "fork_2000_sleepers", "resource-limit", "p0");
+	ASSERT_CONTAINS(json_str(f, "message"), "fork() refused: the test reached "
+			"--max-procs=50 live processes (p0 forked 49 children)");
+	ck_assert_int_eq(none_survive(pids), 49);
+	expect_clean(json_test(rep, "limits/fork_and_reap_300"), "fork_and_reap_300");
+	expect_clean(json_test(rep, "limits/ignored_sigchld_300"), "ignored_sigchld_300");
+	if (!skip) {
+		f = expect_only(json_test(rep, "limits/malloc_until_null"), "malloc_until_null",
+				"resource-limit", "p0");
+		ASSERT_CONTAINS(json_str(f, "message"),
+				"malloc(1048576) failed: the process reached --max-memory=64M");
+		expect_clean(json_test(rep, "limits/malloc_10mb"), "malloc_10mb");
+		ASSERT_CONTAINS(r.out, "3 passed, 2 failed");
+	} else {
+		ASSERT_CONTAINS(r.out, "2 passed, 1 failed");
+	}
+	json_object_put(rep);
+	run_free(&r);
+}
+
+START_TEST(max_procs_cgroup) { max_procs_small(NULL); }
+END_TEST
+START_TEST(max_procs_subreaper) { max_procs_small("MPT_NO_CGROUP=1"); }
+END_TEST
+
+/* Without --max-procs the default (1024) stops the 2000 children too,
+ * beside tests it must not disturb (-j2). */
+START_TEST(max_procs_default_stops_2000)
+{
+	if (under_valgrind()) {
+		printf("SKIP: the default --max-procs selftest — under Valgrind it would "
+		       "start 1024 memcheck processes\n");
+		return;
+	}
+	char *json = path_in(scratch(), "limits-default.json");
+	char *pids = path_in(scratch(), "limits-default.pids");
+	char *env[] = {opt("MPT_SELFTEST_PIDFILE", pids), NULL};
+	char *argv[] = {prog("limits"), "-j2", opt("--json", json), "--filter=limits/*fork*",
+			"--filter=limits/ignored*", NULL};
+	struct run_result r = run_cmd(argv, env, 120);
+	ck_assert_msg(r.status == 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	json_object *rep = json_load(json);
+	ck_assert_ptr_nonnull(rep);
+	json_object *f = expect_only(json_test(rep, "limits/fork_2000_sleepers"),
+				     "fork_2000_sleepers", "resource-limit", "p0");
+	ASSERT_CONTAINS(json_str(f, "message"), "--max-procs=1024 live processes "
+			"(p0 forked 1023 children)");
+	ck_assert_int_eq(none_survive(pids), 1023);
+	expect_clean(json_test(rep, "limits/fork_and_reap_300"), "fork_and_reap_300");
+	expect_clean(json_test(rep, "limits/ignored_sigchld_300"), "ignored_sigchld_300");
+	ASSERT_CONTAINS(r.out, "2 passed, 1 failed");
+	json_object_put(rep);
+	run_free(&r);
+}
+END_TEST
+
+/* The same limits on plain programs under mpt-run: the shim preloaded into
+ * them refuses the fork; children started by the raw system call, past the
+ * shim, are counted and ended by the runner. */
+static json_object *limits_under_mpt_run(const char *limit, const char *c, const char *pids,
+					 int want_status)
+{
+	static int seq;
+	char name[32];
+	snprintf(name, sizeof name, "limits-run%d.json", seq++);
+	char *json = path_in(scratch(), name);
+	char *argv[] = {mpt_run(), (char *)limit, "--timeout=60s", opt("--json", json), "--",
+			path_in(builddir(), "selftests/plain/limits"), (char *)c,
+			(char *)pids, NULL};
+	struct run_result r = run_cmd(argv, NULL, 120);
+	ck_assert_msg(r.status == want_status, "%s: exit %d\n%s%s", c, r.status, r.out, r.err);
+	json_object *rep = json_load(json);
+	ck_assert_ptr_nonnull(rep);
+	run_free(&r);
+	return json_test(rep, "limits");
+}
+
+START_TEST(max_procs_mpt_run)
+{
+	char *pids = path_in(scratch(), "run-forks.pids");
+	json_object *f = expect_only(limits_under_mpt_run("--max-procs=50", "forks", pids, 1),
+				     "forks", "resource-limit", "p0");
+	/* The program's failure exit follows from the refusal: not a
+	 * finding of its own. */
+	ASSERT_CONTAINS(json_str(f, "message"), "fork() refused: the test reached "
+			"--max-procs=50 live processes (p0 forked 49 children)");
+	ck_assert_int_eq(none_survive(pids), 49);
+
+	char *raw = path_in(scratch(), "run-raw.pids");
+	f = expect_only(limits_under_mpt_run("--max-procs=50", "forks-raw", raw, 1),
+			"forks-raw", "resource-limit", "p0");
+	ASSERT_CONTAINS(json_str(f, "message"), "past --max-procs=50 (and the runner's "
+			"margin of 22)");
+	ck_assert_int_gt(none_survive(raw), 72);
+
+	expect_clean(limits_under_mpt_run("--max-procs=50", "reap", NULL, 0), "reap");
+}
+END_TEST
+
+START_TEST(max_memory_mpt_run)
+{
+	const char *skip = no_memory_limit_here();
+	if (skip) {
+		printf("SKIP: --max-memory under mpt-run — %s\n", skip);
+		return;
+	}
+	json_object *f = expect_only(limits_under_mpt_run("--max-memory=64M", "memory", NULL, 1),
+				     "memory", "resource-limit", "p0");
+	ASSERT_CONTAINS(json_str(f, "message"),
+			"malloc(1048576) failed: the process reached --max-memory=64M");
+	expect_clean(limits_under_mpt_run("--max-memory=64M", "memory-10mb", NULL, 0),
+		     "memory-10mb");
+}
+END_TEST
+
+START_TEST(limits_bad_values_exit_2)
+{
+	char *v = prog("limits"), *m = mpt_run();
+	const char *bad[][2] = {
+		{"--max-procs=-1", "not a process count"},
+		{"--max-procs=lots", "not a process count"},
+		{"--max-procs=100001", "from 1 to 100000"},
+		{"--max-memory=12Q", "not a memory size"},
+		{"--max-memory=100", "at least 1M"},
+		{"--max-memory=", "K, M or G"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		bad_usage((char *[]){v, (char *)bad[i][0], NULL}, NULL, bad[i][0], bad[i][1]);
+		bad_usage((char *[]){m, (char *)bad[i][0], "--", "true", NULL}, NULL, bad[i][0],
+			  bad[i][1]);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("runner");
@@ -595,6 +807,12 @@ static Suite *suite(void)
 	tcase_add_test(t, interrupted_runner_kills_and_reports);
 	tcase_add_test(t, hostile_tests_cgroup);
 	tcase_add_test(t, hostile_tests_subreaper);
+	tcase_add_test(t, max_procs_cgroup);
+	tcase_add_test(t, max_procs_subreaper);
+	tcase_add_test(t, max_procs_default_stops_2000);
+	tcase_add_test(t, max_procs_mpt_run);
+	tcase_add_test(t, max_memory_mpt_run);
+	tcase_add_test(t, limits_bad_values_exit_2);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -30,6 +30,10 @@ void mpt__usage(FILE *f, int mode, const char *prog)
 		      "                      and TEST_SHARD_INDEX (0-based) from Bazel\n"
 		      "  --repeat=N          run every test N times\n", f);
 	fputs("  --timeout=DUR       per-test limit (default 30s; MPT_TIMEOUT_MULTIPLIER scales it)\n"
+	      "  --max-procs=N       at most N live processes per test, zombies included: fork()\n"
+	      "                      fails with EAGAIN beyond (default 1024; 0 or unlimited: none)\n"
+	      "  --max-memory=SIZE   address space per process of a test, e.g. 64M (K, M, G;\n"
+	      "                      at least 1M; default: no limit)\n"
 	      "  --json=FILE         write the JSON report to FILE (atomically)\n"
 	      "  --junit=FILE        write a JUnit XML report to FILE (atomically)\n"
 	      "  --tap               print TAP 14 on stdout instead of the human report\n"
@@ -99,6 +103,51 @@ static int parse_shard(const char *v, struct mpt__opts *o)
 	return 0;
 }
 
+/* --max-procs=N: 1 to 100000, or 0 or "unlimited" for no limit. */
+static int parse_max_procs(const char *v, unsigned *out)
+{
+	unsigned long long n;
+	if (!strcmp(v, "unlimited")) {
+		*out = 0;
+		return 0;
+	}
+	if (mpt__parse_uint(v, 0, 100000, &n))
+		return -1;
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* --max-memory=SIZE: bytes, or a number with K, M or G (powers of 1024), at
+ * least 1M; 0 or "unlimited" for no limit. */
+static int parse_max_memory(const char *v, unsigned long long *out)
+{
+	if (!strcmp(v, "unlimited")) {
+		*out = 0;
+		return 0;
+	}
+	char num[32];
+	size_t len = strlen(v);
+	if (len == 0 || len >= sizeof num)
+		return -1;
+	memcpy(num, v, len + 1);
+	unsigned shift = 0;
+	switch (num[len - 1]) {
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	}
+	if (shift)
+		num[--len] = 0;
+	unsigned long long n;
+	if (len == 0 || mpt__parse_uint(num, 0, 1ULL << (50 - shift), &n))
+		return -1;
+	n <<= shift;
+	if (n && n < (1ULL << 20))
+		return -1;
+	*out = n;
+	return 0;
+}
+
 static int env_config(const char *prog, struct mpt__opts *o)
 {
 	const char *m = getenv("MPT_TIMEOUT_MULTIPLIER");
@@ -130,6 +179,7 @@ int mpt__parse_opts(int argc, char **argv, int mode, struct mpt__opts *o)
 {
 	const char *prog = o->cfg.prog;
 	o->cfg.jobs = 1;
+	o->cfg.max_procs = MPT__DEFAULT_MAX_PROCS;
 	o->multiplier = 1;
 	o->repeat = 1;
 	int rc = env_config(prog, o);
@@ -169,6 +219,20 @@ int mpt__parse_opts(int argc, char **argv, int mode, struct mpt__opts *o)
 			const char *why;
 			if (mpt__parse_duration(v, &o->timeout_ns, &why))
 				return bad(prog, a, "not a duration", why);
+			continue;
+		}
+		if ((v = value_of(a, "--max-procs", &m))) {
+			if (parse_max_procs(v, &o->cfg.max_procs))
+				return bad(prog, a, "not a process count",
+					   "expected a whole number from 1 to 100000, or 0 or "
+					   "unlimited for no limit");
+			continue;
+		}
+		if ((v = value_of(a, "--max-memory", &m))) {
+			if (parse_max_memory(v, &o->cfg.max_memory))
+				return bad(prog, a, "not a memory size",
+					   "expected bytes or a number with K, M or G, at least 1M, "
+					   "e.g. 64M; 0 or unlimited for no limit");
 			continue;
 		}
 		if ((v = value_of(a, "--json", &m))) {

@@ -16,6 +16,7 @@ static const char *const names[MPT__K_COUNT] = {
 	[MPT__K_ASSERTION] = "assertion",
 	[MPT__K_EXIT_STATUS] = "exit-status",
 	[MPT__K_VALGRIND] = "valgrind",
+	[MPT__K_RESOURCE_LIMIT] = "resource-limit",
 };
 
 const char *mpt__kind_name(int kind)
@@ -37,7 +38,7 @@ const char *mpt__kind_list(void)
 {
 	return "zombie, leaked-process, fd-leak, lock-held, deadlock, timeout, "
 	       "crash, stdio-duplicate, fork-with-threads, assertion, "
-	       "exit-status, valgrind";
+	       "exit-status, valgrind, resource-limit";
 }
 
 const char *mpt__status_name(int status)

@@ -15,6 +15,7 @@ enum mpt__kind {
 	MPT__K_ASSERTION,
 	MPT__K_EXIT_STATUS,
 	MPT__K_VALGRIND,
+	MPT__K_RESOURCE_LIMIT,
 	MPT__K_COUNT,
 	/* Not findings: records a test process writes for the runner. */
 	MPT__K_SKIP = 100,

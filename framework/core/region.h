@@ -117,6 +117,17 @@ struct mpt__region {
 	atomic_uint ncarried;
 	struct mpt__carried carried[MPT__MAX_CARRIED];
 	struct mpt__inject inject;   /* fault injection (DESIGN §8) */
+	/* Per-test resource limits (--max-procs, --max-memory). The runner
+	 * sets the limits and live_procs = 1 (the leader) before the leader
+	 * starts; the shim's fork wrappers reserve a place in live_procs
+	 * before each fork and its wait wrappers give it back at each reap,
+	 * so it counts the test's processes not yet reaped, zombies included.
+	 * limit_hit is set once, by whoever records the resource-limit
+	 * finding; the runner then ends the test. */
+	uint32_t max_procs;          /* 0: no limit */
+	atomic_int live_procs;
+	uint64_t max_memory;         /* bytes per process (RLIMIT_AS), 0: none */
+	atomic_uint limit_hit;
 };
 
 /* Creates and maps a fresh region; NULL and errno on failure. The memfd is

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "../core/procid.h"
 #include "../core/util.h"
 #include "inject.h"
+#include "limits.h"
 #include "shim.h"
 
 #define REAL(ret, name, args)                                 \
@@ -33,6 +35,8 @@ MPT__EXPORT pid_t fork(void)
 	if (!mpt__shim_on())
 		return real_fork();
 	MPT__INJECT_FAIL(MPT__CALL_FORK, -1);
+	if (mpt__limit_fork_begin("fork()", (uintptr_t)__builtin_return_address(0)) < 0)
+		return -1;
 	mpt__fork_site = (uintptr_t)__builtin_return_address(0);
 	mpt__stdio_fork_prepare();
 	mpt__threads_fork_prepare();
@@ -43,6 +47,7 @@ MPT__EXPORT pid_t fork(void)
 		mpt__stdio_fork_child();
 		mpt__threads_fork_child();
 	} else {
+		mpt__limit_fork_end(p > 0);
 		mpt__procid_forked(p);
 		mpt__stdio_fork_parent();
 	}
@@ -56,6 +61,31 @@ MPT__EXPORT pid_t fork(void)
 MPT__EXPORT pid_t vfork(void)
 {
 	return fork();
+}
+
+/* clone() without CLONE_THREAD makes a process, which counts against
+ * --max-procs like any other (threads do not). Its child runs fn and never
+ * returns here, so no other bookkeeping applies. The optional arguments
+ * are passed on as glibc's clone reads them: always, from registers. */
+MPT__EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	REAL(int, clone, (int (*)(void *), void *, int, void *, ...));
+	va_list ap;
+	va_start(ap, arg);
+	pid_t *ptid = va_arg(ap, pid_t *);
+	void *tls = va_arg(ap, void *);
+	pid_t *ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	int counted = mpt__shim_on() && !(flags & CLONE_THREAD);
+	if (counted && mpt__limit_fork_begin("clone()", (uintptr_t)__builtin_return_address(0)) < 0)
+		return -1;
+	int r = real_clone(fn, stack, flags, arg, ptid, tls, ctid);
+	if (counted) {
+		int e = errno;
+		mpt__limit_fork_end(r > 0);
+		errno = e;
+	}
+	return r;
 }
 
 static int spawn_common(int use_path, pid_t *pid, const char *path,
@@ -129,10 +159,13 @@ static int spawn_common(int use_path, pid_t *pid, const char *path,
 		return (use_path ? real_posix_spawnp : real_posix_spawn)(pid, path, fa, attr,
 									 argv, envp);
 	pid_t child = 0;
+	if (mpt__limit_fork_begin(use_path ? "posix_spawnp()" : "posix_spawn()", site) < 0)
+		return EAGAIN;
 	mpt__procid_spawn_begin();
 	mpt__fd_before_exec();
 	int r = (use_path ? real_posix_spawnp : real_posix_spawn)(&child, path, fa, attr, argv,
 								  watched_env(envp));
+	mpt__limit_fork_end(r == 0);
 	if (r == 0)
 		mpt__procid_spawned(child, site);
 	if (pid)
@@ -213,6 +246,7 @@ MPT__EXPORT int execle(const char *path, const char *arg, ...)
 
 static void reaped(pid_t child, int status)
 {
+	mpt__limit_reaped();
 	struct mpt__proc *p = mpt__proc_find(mpt__current, child);
 	if (p) {
 		p->status = status;

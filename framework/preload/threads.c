@@ -33,6 +33,7 @@
 
 #include "../core/kinds.h"
 #include "../core/procid.h"
+#include "limits.h"
 #include "shim.h"
 
 /* Called from stdio.c (exit hooks, fflush), and meant for the other
@@ -228,30 +229,51 @@ static __attribute__((unused)) void alloc_call(const char *call, uintptr_t site,
 	}
 }
 
-/* The armed paths are out of line, so the common one is a load, a test
- * and a tail jump to glibc, with no stack frame. */
+/* The armed paths are out of line, so the common one is a load, a test,
+ * the call to glibc and a test of its result. */
 #define COLD __attribute__((noinline, cold))
 
 /* Under AddressSanitizer (the ASan build of mptest itself) the allocator
  * belongs to the sanitizer: wrapping it here would hand its blocks to
  * glibc's free. The allocator half of this check is off in that build. */
 #ifndef __SANITIZE_ADDRESS__
+/* A real allocation that failed: under --max-memory, the test's
+ * resource-limit finding (limits.c). Checked after the real call only, so
+ * a failure injected by a rule is never mistaken for the limit. */
+static COLD void alloc_null(const char *call, size_t n, uintptr_t site)
+{
+	mpt__limit_alloc_failed(call, n, site);
+}
+
+static inline void *checked(void *r, const char *call, size_t n, uintptr_t site)
+{
+	if (__builtin_expect(!r && n, 0))
+		alloc_null(call, n, site);
+	return r;
+}
+
+static inline size_t calloc_bytes(size_t n, size_t size)
+{
+	size_t b;
+	return __builtin_mul_overflow(n, size, &b) ? SIZE_MAX : b;
+}
+
 static COLD void *watched_malloc(size_t n, uintptr_t site)
 {
 	alloc_call("malloc", site, 0);
-	return __libc_malloc(n);
+	return checked(__libc_malloc(n), "malloc", n, site);
 }
 
 static COLD void *watched_calloc(size_t n, size_t size, uintptr_t site)
 {
 	alloc_call("calloc", site, 0);
-	return __libc_calloc(n, size);
+	return checked(__libc_calloc(n, size), "calloc", calloc_bytes(n, size), site);
 }
 
 static COLD void *watched_realloc(void *p, size_t n, uintptr_t site)
 {
 	alloc_call("realloc", site, 0);
-	return __libc_realloc(p, n);
+	return checked(__libc_realloc(p, n), "realloc", n, site);
 }
 
 static COLD void watched_free(void *p, uintptr_t site)
@@ -264,21 +286,21 @@ MPT__EXPORT void *malloc(size_t n)
 {
 	if (__builtin_expect(armed, 0))
 		return watched_malloc(n, SITE());
-	return __libc_malloc(n);
+	return checked(__libc_malloc(n), "malloc", n, SITE());
 }
 
 MPT__EXPORT void *calloc(size_t n, size_t size)
 {
 	if (__builtin_expect(armed, 0))
 		return watched_calloc(n, size, SITE());
-	return __libc_calloc(n, size);
+	return checked(__libc_calloc(n, size), "calloc", calloc_bytes(n, size), SITE());
 }
 
 MPT__EXPORT void *realloc(void *p, size_t n)
 {
 	if (__builtin_expect(armed, 0))
 		return watched_realloc(p, n, SITE());
-	return __libc_realloc(p, n);
+	return checked(__libc_realloc(p, n), "realloc", n, SITE());
 }
 
 MPT__EXPORT void free(void *p)

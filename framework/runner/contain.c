@@ -22,6 +22,7 @@ struct mpt__contain {
 	int *dirfd;          /* per slot: the lane's cgroup directory */
 	int *procsfd;        /* per slot: its cgroup.procs, for the leader */
 	pid_t *leaders;      /* per slot: the running leader, or 0 */
+	int limits;          /* MPT__CONTAIN_* limits the lanes enforce */
 };
 
 /* The cgroup2 mount point, from /proc/self/mountinfo; on a hybrid host it
@@ -471,4 +472,105 @@ void mpt__contain_kill(struct mpt__contain *c, int slot, unsigned long token,
 			nanosleep(&ts, NULL);
 	}
 	reap_all(reap, arg);
+}
+
+/* ---- limits through the lanes' controllers ---------------------------------
+ * A lane can enforce pids.max and memory.max only if the runner's own group
+ * delegates those controllers (they are listed in our base group's
+ * cgroup.controllers); then "+pids" / "+memory" in the base group's
+ * cgroup.subtree_control gives them to the lanes. The base group holds no
+ * process (the runner stays in its parent), as cgroup v2 requires. Where
+ * they are not delegated (a hybrid host with only hugetlb, say), nothing
+ * is enabled and the shim and the runner's own count are the limits. */
+
+static int enable_controller(struct mpt__contain *c, const char *ctl)
+{
+	char *path = mpt__xasprintf("%s/cgroup.controllers", c->base);
+	char buf[1024];
+	ssize_t n = mpt__read_file(path, buf, sizeof buf);
+	free(path);
+	int listed = 0;
+	char *save = NULL;
+	for (char *tok = n > 0 ? strtok_r(buf, " \n", &save) : NULL; tok && !listed;
+	     tok = strtok_r(NULL, " \n", &save))
+		listed = strcmp(tok, ctl) == 0;
+	if (!listed)
+		return -1;
+	path = mpt__xasprintf("%s/cgroup.subtree_control", c->base);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return -1;
+	char w[32];
+	int len = snprintf(w, sizeof w, "+%s", ctl);
+	int ok = write(fd, w, (size_t)len) == len;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static int write_value(int dirfd, const char *file, unsigned long long v)
+{
+	int fd = openat(dirfd, file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char b[32];
+	int len = snprintf(b, sizeof b, "%llu", v);
+	int ok = write(fd, b, (size_t)len) == len;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+int mpt__contain_set_limits(struct mpt__contain *c, unsigned long long pids_max,
+			    unsigned long long memory_max)
+{
+	if (!c->cgroup)
+		return 0;
+	int ok;
+	if (pids_max && enable_controller(c, "pids") == 0) {
+		ok = 1;
+		for (int i = 0; i < c->slots; i++)
+			ok &= write_value(c->dirfd[i], "pids.max", pids_max) == 0;
+		if (ok)
+			c->limits |= MPT__CONTAIN_PIDS;
+	}
+	if (memory_max && enable_controller(c, "memory") == 0) {
+		ok = 1;
+		for (int i = 0; i < c->slots; i++) {
+			ok &= write_value(c->dirfd[i], "memory.max", memory_max) == 0;
+			/* Without this the limit pushes the test into swap
+			 * instead of ending it; absent when there is no swap. */
+			write_value(c->dirfd[i], "memory.swap.max", 0);
+		}
+		if (ok)
+			c->limits |= MPT__CONTAIN_MEMORY;
+	}
+	return c->limits;
+}
+
+/* "key N" from a flat-keyed cgroup file of the lane, or 0. */
+static unsigned long long lane_counter(struct mpt__contain *c, int slot, const char *file,
+				       const char *key)
+{
+	int fd = openat(c->dirfd[slot], file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	char buf[1024];
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	size_t kl = strlen(key);
+	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (!strncmp(l, key, kl) && l[kl] == ' ')
+			return strtoull(l + kl + 1, NULL, 10);
+	return 0;
+}
+
+void mpt__contain_limit_events(struct mpt__contain *c, int slot, unsigned long long *pids_max,
+			       unsigned long long *oom_kills)
+{
+	*pids_max = c->limits & MPT__CONTAIN_PIDS ? lane_counter(c, slot, "pids.events", "max") : 0;
+	*oom_kills = c->limits & MPT__CONTAIN_MEMORY
+		? lane_counter(c, slot, "memory.events", "oom_kill") : 0;
 }

@@ -47,4 +47,16 @@ void mpt__contain_kill(struct mpt__contain *c, int slot, unsigned long token,
 		       pid_t leader,
 		       void (*reap)(void *arg, pid_t pid, int status), void *arg);
 
+/* Limits the lanes enforce through cgroup controllers, where the runner's
+ * group delegates them: pids.max and memory.max of every lane (0: leave
+ * unset). Returns the MPT__CONTAIN_* bits in force; 0 in fallback mode or
+ * when the controllers are not available. */
+enum { MPT__CONTAIN_PIDS = 1, MPT__CONTAIN_MEMORY = 2 };
+int mpt__contain_set_limits(struct mpt__contain *c, unsigned long long pids_max,
+			    unsigned long long memory_max);
+/* The lane's counters so far: forks refused at pids.max, and processes the
+ * OOM killer ended under memory.max (0 for a limit not in force). */
+void mpt__contain_limit_events(struct mpt__contain *c, int slot, unsigned long long *pids_max,
+			       unsigned long long *oom_kills);
+
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,6 +52,11 @@ struct slot {
 	int64_t next_sample;
 	int deadlocked;
 	char *dl_message, *dl_detail, *dl_dot;
+	/* A resource limit ended the test: the shim recorded the finding,
+	 * or the runner did (limit_message, its own count or the cgroup's). */
+	int limited;
+	char *limit_message;
+	unsigned long long pids_events0, oom_kills0; /* the lane's, at start */
 };
 
 #define SAMPLE_NS 20000000LL      /* the watchdog looks every 20 ms */
@@ -76,6 +82,8 @@ struct run {
 	int graph_written;
 	int interrupted;
 	int internal_error;
+	pid_t *tree;               /* the watchdog's process list */
+	int tree_cap;
 };
 
 /* ---- the leader (in the forked child) ----------------------------------- */
@@ -112,6 +120,23 @@ static void leader_error(const char *what, int err)
 		mpt__record_publish(rec);
 	}
 	_exit(127);
+}
+
+/* --max-memory, as the leader's last step before the test: every process
+ * of the test inherits the limit. Not under a tool (Valgrind), whose own
+ * reservations exceed any small limit; memory.max, where the lane has
+ * that controller, still applies there. */
+static void memory_limit(struct run *R)
+{
+	if (!R->cfg->max_memory || R->cfg->wrap)
+		return;
+	struct rlimit old, lim;
+	rlim_t v = (rlim_t)R->cfg->max_memory;
+	if (getrlimit(RLIMIT_AS, &old) == 0 && old.rlim_max != RLIM_INFINITY && old.rlim_max < v)
+		v = old.rlim_max;
+	lim.rlim_cur = lim.rlim_max = v;
+	if (setrlimit(RLIMIT_AS, &lim) < 0)
+		leader_error("cannot set --max-memory (setrlimit RLIMIT_AS)", errno);
 }
 
 __attribute__((noreturn))
@@ -179,6 +204,7 @@ static void leader_main(struct run *R, struct slot *s, int outw)
 			argv[nw] = R->self_exe;
 			argv[nw + 1] = mpt__xasprintf("--mpt-leader=%s", job->name);
 		}
+		memory_limit(R);
 		execvp(argv[0], argv);
 		int e = errno;
 		char what[256];
@@ -188,6 +214,7 @@ static void leader_main(struct run *R, struct slot *s, int outw)
 		free(argv);
 		leader_error(what, e);
 	}
+	memory_limit(R);
 	job->test->fn();
 	atomic_store(&s->region->body_done, 1);
 	/* The leader is a fork of the runner: exit() would run the atexit
@@ -249,8 +276,20 @@ static void on_reap(void *arg, pid_t pid, int status)
 		}
 	}
 	/* An orphan of some test, reparented to us (we are the subreaper):
-	 * nobody else will ever see how it ended, so a crash is reported
-	 * here, to the test whose process table knows it. */
+	 * its place under --max-procs is free again (the shim's wait
+	 * wrappers never saw it), and nobody else will ever see how it
+	 * ended, so a crash is reported here, to the test whose process
+	 * table knows it. */
+	for (int i = 0; i < R->nslots; i++) {
+		struct slot *s = &R->slots[i];
+		if (s->busy && mpt__proc_find(s->region, pid)) {
+			int v = atomic_load(&s->region->live_procs);
+			while (v > 1 && !atomic_compare_exchange_weak(&s->region->live_procs,
+								      &v, v - 1))
+				;
+			break;
+		}
+	}
 	if (!WIFSIGNALED(status) || !mpt__core_signal(WTERMSIG(status)))
 		return;
 	for (int i = 0; i < R->nslots; i++) {
@@ -287,6 +326,104 @@ static void kill_tree_now(struct run *R, struct slot *s)
 	kill(-s->leader, SIGKILL);
 	kill(s->leader, SIGKILL);
 	(void)R;
+}
+
+/* ---- resource limits (--max-procs, --max-memory) ------------------------- */
+
+/* The shim refuses a fork at --max-procs in every program it is loaded
+ * into; the runner's own count ends a test only this far past the limit,
+ * which only processes the shim never saw (a static program's, a raw
+ * clone's, a setuid program's) can reach. pids.max, where the lanes have
+ * that controller, is set to the same: the shim's refusal comes first. */
+static unsigned procs_margin(unsigned max)
+{
+	return max / 8 + 16;
+}
+
+static void size_text(unsigned long long v, char *buf, size_t size)
+{
+	static const char units[] = "KMG";
+	int u = -1;
+	while (u < 2 && v && v % 1024 == 0) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, size, "%llu", v);
+	else
+		snprintf(buf, size, "%llu%c", v, units[u]);
+}
+
+static int limit_allowed(const struct run *R, const struct slot *s)
+{
+	return ((R->jobs[s->job].allow | R->cfg->allow) >> MPT__K_RESOURCE_LIMIT) & 1;
+}
+
+/* Whether a resource limit ended the test: its finding stands for the
+ * consequences (children left behind, the leader's status). */
+static int limit_ended(const struct run *R, const struct slot *s)
+{
+	return !limit_allowed(R, s) && (s->limited || atomic_load(&s->region->limit_hit));
+}
+
+/* A limit the runner found itself (the shim's findings are in the
+ * region already). */
+static void runner_limit(struct slot *s, char *message)
+{
+	s->limited = 1;
+	if (!s->limit_message)
+		s->limit_message = message;
+	else
+		free(message);
+}
+
+/* The lane's cgroup counters (pids.max, memory.max where in force). */
+static void cgroup_limits(struct run *R, struct slot *s)
+{
+	unsigned long long forks, ooms;
+	mpt__contain_limit_events(R->contain, (int)(s - R->slots), &forks, &ooms);
+	char size[32];
+	if (ooms > s->oom_kills0) {
+		size_text(R->cfg->max_memory, size, sizeof size);
+		runner_limit(s, mpt__xasprintf(
+			"the OOM killer ended %llu process%s of the test: it reached "
+			"--max-memory=%s (memory.max of its cgroup)", ooms - s->oom_kills0,
+			ooms - s->oom_kills0 == 1 ? "" : "es", size));
+	} else if (forks > s->pids_events0) {
+		unsigned max = R->cfg->max_procs;
+		runner_limit(s, mpt__xasprintf(
+			"fork() failed in the kernel: the test reached pids.max=%u of its "
+			"cgroup (--max-procs=%u, plus room for processes the shim cannot "
+			"count; threads count there too)", max + procs_margin(max), max));
+	}
+}
+
+/* At each watchdog sample: ends the test when it reached a limit. n
+ * processes were found in its tree (at most R->tree_cap). */
+static int check_limits(struct run *R, struct slot *s, int n)
+{
+	if (limit_allowed(R, s))
+		return 0;
+	unsigned max = R->cfg->max_procs;
+	if (!atomic_load(&s->region->limit_hit)) {
+		if (max && (unsigned)n > max + procs_margin(max))
+			runner_limit(s, mpt__xasprintf(
+				"the test had %s%d live processes, past --max-procs=%u (and the "
+				"runner's margin of %u): they were started where the shim's fork() "
+				"wrappers do not see (a static program, a raw clone system call)",
+				n >= R->tree_cap ? "at least " : "", n, max, procs_margin(max)));
+		else
+			cgroup_limits(R, s);
+		if (!s->limited)
+			return 0;
+	}
+	/* Killed like a timeout, reported as the limit. */
+	s->limited = 1;
+	s->timed_out = 1;
+	s->deadline = mpt__now_ns();
+	kill_tree_now(R, s);
+	mpt__contain_kill(R->contain, (int)(s - R->slots), s->token, s->leader, on_reap, R);
+	return 1;
 }
 
 /* ---- results ------------------------------------------------------------- */
@@ -351,9 +488,12 @@ static void add_leaked(struct run *R, struct slot *s, struct mpt__result *r)
 	pid_t pids[256];
 	int n = mpt__contain_list(R->contain, (int)(s - R->slots), s->token,
 				  s->leader, pids, 256);
+	/* A test stopped by a timeout, a deadlock or a resource limit left
+	 * its processes where they stood: those are not leaks of their own. */
+	int ended = s->timed_out || limit_ended(R, s);
 	/* Zombies first, while their parents are still alive to blame. */
 	zombie_target = r;
-	for (int i = 0; i < n && !s->timed_out; i++)
+	for (int i = 0; i < n && !ended; i++)
 		mpt__zombie_check(s->region, pids[i], "at the end of the test",
 				  zombie_to_result);
 	/* A descriptor carried into a program that never used it often
@@ -361,9 +501,9 @@ static void add_leaked(struct run *R, struct slot *s, struct mpt__result *r)
 	 * locks still held when the harness killed a stuck tree are part of
 	 * the deadlock report, not leaks of their own. */
 	mpt__fd_end_of_test(s->region, pids, n, zombie_to_result);
-	if (!s->timed_out)
+	if (!ended)
 		mpt__lock_end_of_test(s->region, pids, n, zombie_to_result);
-	for (int i = 0; i < n && !s->timed_out; i++) {
+	for (int i = 0; i < n && !ended; i++) {
 		if (mpt__proc_dying(pids[i]))
 			continue; /* killed along with its test (kill(0, ...)) */
 		/* The table's program name: under a tool, /proc's comm names
@@ -384,7 +524,7 @@ static void add_leaked(struct run *R, struct slot *s, struct mpt__result *r)
 				"daemons and workers in the test's cleanup.");
 		free(msg);
 	}
-	if (n > 0 || !mpt__contain_uses_cgroup(R->contain) || s->timed_out)
+	if (n > 0 || !mpt__contain_uses_cgroup(R->contain) || ended)
 		mpt__contain_kill(R->contain, (int)(s - R->slots), s->token,
 				  s->leader, on_reap, R);
 }
@@ -415,6 +555,16 @@ static void verdict(struct run *R, struct slot *s, struct mpt__result *r)
 	if (s->deadlocked) {
 		mpt__result_add(r, MPT__K_DEADLOCK, s->leader, "p0", s->dl_message,
 				s->dl_detail);
+	} else if (limit_ended(R, s)) {
+		/* The leader's status (killed, or a failure exit after a
+		 * refused fork) follows from the limit. */
+		if (s->limit_message)
+			mpt__result_add(r, MPT__K_RESOURCE_LIMIT, s->leader, "p0",
+					s->limit_message,
+					"Every process of a test counts until it is reaped, zombies "
+					"included. Reap children as they end and bound the number of "
+					"workers and the memory the test uses; raise --max-procs or "
+					"--max-memory if it needs that much (0: no limit).");
 	} else if (s->timed_out) {
 		char *msg = mpt__xasprintf(
 			"the test ran past its %.3g s timeout; its process tree was killed",
@@ -465,6 +615,8 @@ static void finish(struct run *R, struct slot *s)
 	r->duration_ms = (double)(s->end - s->start) / 1e6;
 	add_region_records(r, s->region);
 	mpt__plan_collect(r, s->region);
+	if (!s->limited && !atomic_load(&s->region->limit_hit) && !limit_allowed(R, s))
+		cgroup_limits(R, s);
 	add_leaked(R, s, r);
 	if (R->cfg->after_test)
 		R->cfg->after_test(R->cfg->after_test_arg, s->region, s->leader,
@@ -494,6 +646,7 @@ static void finish(struct run *R, struct slot *s)
 	free(s->dl_message);
 	free(s->dl_detail);
 	free(s->dl_dot);
+	free(s->limit_message);
 	mpt__contain_set_leader(R->contain, (int)(s - R->slots), 0);
 	*s = (struct slot){.outfd = -1};
 	R->nbusy--;
@@ -567,6 +720,11 @@ static void start(struct run *R, size_t j)
 			   .region = R->regions[k], .regionfd = R->regionfds[k]};
 	mpt__region_reset(s->region);
 	mpt__plan_load(s->region, R->cfg->inject, R->cfg->seed);
+	s->region->max_procs = R->cfg->max_procs;
+	s->region->max_memory = R->cfg->max_memory;
+	atomic_store(&s->region->live_procs, 1); /* the leader */
+	atomic_store(&s->region->limit_hit, 0);
+	mpt__contain_limit_events(R->contain, k, &s->pids_events0, &s->oom_kills0);
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		int e = errno;
@@ -642,8 +800,13 @@ static void check_deadlines(struct run *R)
 		if (!s->timed_out && !s->interrupted && !R->interrupted && s->watch &&
 		    now >= s->next_sample && now < s->deadline) {
 			s->next_sample = now + SAMPLE_NS;
-			pid_t pids[512];
-			int n = mpt__contain_tree(R->contain, i, s->token, s->leader, pids, 512);
+			pid_t *pids = R->tree;
+			int n = mpt__contain_tree(R->contain, i, s->token, s->leader, pids,
+						  R->tree_cap);
+			if (check_limits(R, s, n))
+				continue;
+			if (n > 512)
+				n = 512; /* what the watchdog looks at */
 			if (mpt__watch_sample(s->watch, s->region, pids, n, now, &s->dl_message,
 					      &s->dl_detail, &s->dl_dot)) {
 				/* Killed like a timeout, reported as the deadlock. */
@@ -792,9 +955,19 @@ int mpt__run(const struct mpt__config *cfg, struct mpt__job *jobs, size_t n)
 			return cfg->exit_internal;
 		}
 	}
+	int in_cgroup = mpt__contain_set_limits(
+		R.contain, cfg->max_procs ? cfg->max_procs + procs_margin(cfg->max_procs) : 0,
+		cfg->max_memory);
+	R.tree_cap = 512;
+	if (cfg->max_procs && cfg->max_procs + procs_margin(cfg->max_procs) + 1 > 512)
+		R.tree_cap = (int)(cfg->max_procs + procs_margin(cfg->max_procs) + 1);
+	R.tree = mpt__xcalloc((size_t)R.tree_cap, sizeof *R.tree);
 	if (getenv("MPT_DEBUG"))
-		fprintf(stderr, "%s: containment: %s\n", cfg->prog,
-			mpt__contain_uses_cgroup(R.contain) ? "cgroup v2" : "subreaper");
+		fprintf(stderr, "%s: containment: %s; limits in the cgroup:%s%s%s\n", cfg->prog,
+			mpt__contain_uses_cgroup(R.contain) ? "cgroup v2" : "subreaper",
+			in_cgroup & MPT__CONTAIN_PIDS ? " pids.max" : "",
+			in_cgroup & MPT__CONTAIN_MEMORY ? " memory.max" : "",
+			in_cgroup ? "" : " none");
 
 	if (cfg->tap)
 		mpt__tap_plan(stdout, n);
@@ -815,6 +988,7 @@ int mpt__run(const struct mpt__config *cfg, struct mpt__job *jobs, size_t n)
 	}
 	free(R.regions);
 	free(R.regionfds);
+	free(R.tree);
 	close(R.sigfd);
 	close(R.devnull);
 	sigaction(SIGPIPE, &oldpipe, NULL);

@@ -20,6 +20,9 @@ struct mpt__job {
 	int skip;                    /* listed but not run */
 };
 
+/* --max-procs when the command line does not say. */
+#define MPT__DEFAULT_MAX_PROCS 1024
+
 struct mpt__config {
 	const char *prog;            /* our name, for messages */
 	const char *suite_name;      /* the JUnit testsuite name */
@@ -51,6 +54,13 @@ struct mpt__config {
 	void *after_test_arg;
 	struct mpt__inject_plan *inject; /* --inject, --pipe-capacity, --sched;
 					    or NULL (framework/plan/plan.h) */
+	/* Per-test resource limits (framework/preload/limits.c): */
+	unsigned max_procs;          /* --max-procs: processes of a test not yet
+					reaped, leader included; 0: no limit */
+	unsigned long long max_memory; /* --max-memory: bytes of address space
+					  per process (RLIMIT_AS), and of the
+					  test (memory.max) where the cgroup
+					  has that controller; 0: no limit */
 };
 
 /* Runs the jobs and writes the reports; returns the exit code. */
