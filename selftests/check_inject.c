@@ -239,6 +239,160 @@ START_TEST(pipe_capacity)
 }
 END_TEST
 
+/* --pipe-capacity below a page, emulated by the shim: the programs of
+ * selftests/plain/pipecap.c under mpt-run (opts NULL-terminated); returns
+ * the test's JSON object and mpt-run's exit code in *status. */
+static json_object *run_pipecap(const char *const *opts, const char *which,
+				const char *arg, int *status)
+{
+	static int n;
+	char name[64];
+	snprintf(name, sizeof name, "pipecap-%d.json", n++);
+	char *json = path_in(scratch(), name);
+	char *jopt = opt("--json", json);
+	char *argv[16];
+	int k = 0;
+	argv[k++] = bin("mpt-run");
+	argv[k++] = jopt;
+	argv[k++] = "--timeout=20s";
+	for (int i = 0; opts && opts[i] && k < 11; i++)
+		argv[k++] = (char *)opts[i];
+	argv[k++] = "--";
+	char *prog = bin("selftests/plain/pipecap");
+	argv[k++] = prog;
+	argv[k++] = (char *)which;
+	argv[k++] = (char *)arg;
+	argv[k] = NULL;
+	struct run_result r = run_cmd(argv, NULL, 90);
+	json_object *rep = keep(json_load(json));
+	ck_assert_msg(rep != NULL, "%s %s: no report: %s", which, arg, r.err);
+	*status = r.status;
+	json_object *t = json_test(rep, "pipecap");
+	ck_assert_msg(t != NULL, "%s %s: no test in the report", which, arg);
+	/* The program's complaints, for a failure message. */
+	if (r.status != 0 && r.status != 1)
+		ck_abort_msg("%s %s: mpt-run exited %d: %s", which, arg, r.status, r.err);
+	run_free(&r);
+	free(argv[0]);
+	free(jopt);
+	free(prog);
+	free(json);
+	return t;
+}
+
+/* A clean pass: no finding, so the program found every byte in place. */
+static void pipecap_passes(const char *capacity, const char *which, const char *arg)
+{
+	const char *opts[] = {capacity, NULL};
+	int st;
+	json_object *t = run_pipecap(capacity ? opts : NULL, which, arg, &st);
+	char name[96];
+	snprintf(name, sizeof name, "%s %s %s", capacity ? capacity : "(no capacity)",
+		 which, arg);
+	expect_clean(t, name);
+	ck_assert_int_eq(st, 0);
+}
+
+/* The deadlock of a held-back write reads as that of a real full pipe:
+ * the one line, the pattern, the write with its descriptor, pipe and byte
+ * count, the fill at the emulated capacity and the reader. */
+static json_object *pipecap_deadlock(const char *capacity, const char *which,
+				     const char *arg)
+{
+	const char *opts[] = {capacity, NULL};
+	int st;
+	json_object *t = run_pipecap(opts, which, arg, &st);
+	json_object *f = expect_only(t, which, "deadlock", "p0");
+	ck_assert_int_eq(st, 1);
+	return f;
+}
+
+/* The issue's acceptance: join-before-drain with a small payload
+ * deadlocks only under --pipe-capacity. */
+START_TEST(pipe_capacity_below_page)
+{
+	pipecap_passes(NULL, "join", "10");
+	json_object *f = pipecap_deadlock("--pipe-capacity=1", "join", "10");
+	const char *msg = json_str(f, "message"), *detail = json_str(f, "detail");
+	contains(msg, "deadlock: p0 (pid ");
+	contains(msg, "waits in waitpid() for p0.1, which waits in write() on a full "
+		      "pipe only p0 reads");
+	contains(detail, "(join-before-drain)");
+	contains(detail, "└─ p0.1 (pid ");
+	contains(detail, "waits in write(fd ");
+	contains(detail, " → pipe:[");
+	contains(detail, ", 10 bytes)");
+	contains(detail, "held back by --pipe-capacity=1");
+	contains(detail, "the pipe holds 1 of 1 bytes: it is full");
+	contains(detail, "its read end is held only by p0 (fd ");
+	contains(detail, "Fix: read the pipe to EOF before you waitpid() the writer.");
+	/* The correct twin passes, and every byte arrived in order. */
+	pipecap_passes("--pipe-capacity=1", "drain", "10");
+	pipecap_passes("--pipe-capacity=1", "drain", "5000");
+	pipecap_passes("--pipe-capacity=100", "drain", "5000");
+	pipecap_passes("--pipe-capacity=4095", "drain", "100000");
+	/* writev, cut in pieces the same way. */
+	f = pipecap_deadlock("--pipe-capacity=1", "join-writev", "10");
+	contains(json_str(f, "message"), "which waits in writev() on a full pipe only p0 reads");
+	contains(json_str(f, "detail"), "waits in writev(fd ");
+	pipecap_passes("--pipe-capacity=7", "drain-writev", "5000");
+	/* Just below a page, a page-sized payload no longer fits. */
+	pipecap_passes("--pipe-capacity=4095", "join", "4095");
+	f = pipecap_deadlock("--pipe-capacity=4095", "join", "4096");
+	contains(json_str(f, "detail"), "the pipe holds 4095 of 4095 bytes: it is full");
+}
+END_TEST
+
+/* Named pipes (mkfifo) are held to the capacity too. */
+START_TEST(pipe_capacity_fifo)
+{
+	pipecap_passes(NULL, "fifo", "10");
+	json_object *f = pipecap_deadlock("--pipe-capacity=3", "fifo", "10");
+	contains(json_str(f, "message"), "which waits in write() on a full pipe only p0 reads");
+	contains(json_str(f, "detail"), "the pipe holds 3 of 3 bytes: it is full");
+	contains(json_str(f, "detail"), "/fifo (deleted), 10 bytes)");
+	pipecap_passes("--pipe-capacity=3", "fifo-drain", "1000");
+}
+END_TEST
+
+/* A non-blocking writer at capacity gets EAGAIN, and a short count when
+ * some bytes fit; the program checks each result (so it fails without the
+ * emulation, where all 100 bytes fit). */
+START_TEST(pipe_capacity_nonblock)
+{
+	pipecap_passes("--pipe-capacity=10", "nonblock", "10");
+	const char *none[] = {NULL};
+	int st;
+	json_object *t = run_pipecap(none, "nonblock", "10", &st);
+	expect_only(t, "nonblock without the capacity", "exit-status", "p0");
+}
+END_TEST
+
+/* A signal during a held-back write: the short count, then EINTR, then
+ * with SA_RESTART a write that completes once the reader drains. */
+START_TEST(pipe_capacity_signals)
+{
+	pipecap_passes("--pipe-capacity=1", "signal", "1");
+	pipecap_passes("--pipe-capacity=7", "signal", "7");
+}
+END_TEST
+
+/* The watchdog: a writer held back while its reader keeps draining, slowly,
+ * is never a deadlock; a poll() of the program's own next to a held-back
+ * write stays a poll() in the report. */
+START_TEST(pipe_capacity_watchdog)
+{
+	pipecap_passes("--pipe-capacity=3", "slow-drain", "10");
+	json_object *f = pipecap_deadlock("--pipe-capacity=1", "poll-in", "10");
+	const char *msg = json_str(f, "message");
+	contains(msg, "deadlock: p0 (pid ");
+	contains(msg, ") waits in poll() with no timeout, on descriptors only p0.1 could "
+		      "make ready, which waits in write() on a full pipe only p0 reads");
+	contains(json_str(f, "detail"), " in; no timeout)");
+	pipecap_passes(NULL, "poll-in", "10");
+}
+END_TEST
+
 START_TEST(sched_perturb)
 {
 	const char *p[] = {"--seed=7", "--sched=perturb", NULL};
@@ -271,8 +425,19 @@ START_TEST(bad_rules)
 	rejected("--inject=nonsense", "\"nonsense\"");
 	rejected("--inject=read:error=EINTR:p=1.5", "\"1.5\"");
 	rejected("--inject=fork:error=EINTR", "fork cannot fail with \"EINTR\"");
-	rejected("--pipe-capacity=100", "emulated capacities below a page are not available yet");
 	rejected("--pipe-capacity=lots", "--pipe-capacity=lots");
+	rejected("--pipe-capacity=0", "--pipe-capacity=0 — not a pipe capacity");
+	rejected("--pipe-capacity=-1", "--pipe-capacity=-1 — not a pipe capacity");
+	rejected("--pipe-capacity=", "expected a number of bytes from 1 to ");
+	rejected("--pipe-capacity=4096x", "--pipe-capacity=4096x");
+	rejected("--pipe-capacity=99999999999999999999999", "not a pipe capacity");
+	{
+		/* One more than the system's largest pipe. */
+		long max = read_int_file("/proc/sys/fs/pipe-max-size");
+		char arg[64];
+		snprintf(arg, sizeof arg, "--pipe-capacity=%ld", (max > 0 ? max : 1048576) + 1);
+		rejected(arg, "larger than the largest pipe of this system");
+	}
 	rejected("--sched=serial", "not available yet");
 	rejected("--sched=fast", "--sched=fast");
 	rejected("--explore=3", "not available yet");
@@ -330,6 +495,11 @@ int main(void)
 	tcase_add_test(tc, delay_seeded);
 	tcase_add_test(tc, human_lists_faults);
 	tcase_add_test(tc, pipe_capacity);
+	tcase_add_test(tc, pipe_capacity_below_page);
+	tcase_add_test(tc, pipe_capacity_fifo);
+	tcase_add_test(tc, pipe_capacity_nonblock);
+	tcase_add_test(tc, pipe_capacity_signals);
+	tcase_add_test(tc, pipe_capacity_watchdog);
 	tcase_add_test(tc, sched_perturb);
 	tcase_add_test(tc, api);
 	suite_add_tcase(s, tc);

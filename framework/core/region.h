@@ -51,7 +51,17 @@ struct mpt__proc {
 	pid_t reaped_by;
 	uintptr_t fork_site;      /* return address of fork() in the parent */
 	int exited_code;          /* exit(N) as the process itself saw it */
+	/* --pipe-capacity below a page: a write the shim holds back because
+	 * the emulated pipe is full waits in ppoll(POLLOUT) on the pipe
+	 * (framework/preload/inject.c). These say so, for the watchdog to
+	 * report that wait as the write it is. emu_tid is claimed last (with
+	 * a release store) and cleared when the wait ends; 0: no such wait. */
+	atomic_int emu_tid;       /* the thread held back */
+	int emu_fd;               /* the pipe's write end */
+	int emu_call;             /* MPT__EMU_WRITE or MPT__EMU_WRITEV */
+	uint64_t emu_bytes;       /* the byte count the program asked for */
 };
+enum { MPT__EMU_WRITE = 0, MPT__EMU_WRITEV = 1 };
 
 /* A process-shared lock a process of the test holds (pthread mutex or POSIX
  * semaphore). Slots are claimed once and reused by address. */
@@ -84,6 +94,9 @@ struct mpt__carried {
 #define MPT__MAX_FAULTS 256
 #define MPT__ACTION_SIZE 48
 enum { MPT__SCHED_OFF = 0, MPT__SCHED_PERTURB = 1 };
+/* A --pipe-capacity below this is emulated by the shim's write wrappers on
+ * pipes of one page; from it on, pipes are shrunk with F_SETPIPE_SZ. */
+#define MPT__PIPE_EMULATED_BELOW 4096
 struct mpt__fault {
 	atomic_uint ready;
 	pid_t pid;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 #include "../core/util.h"
 #include "stacks.h"
@@ -312,7 +313,11 @@ static void wait_detail(struct sample *S, struct node *nd, const struct wait *w,
 	call_text(S, nd, w, b);
 	char wchan[64];
 	mpt__thread_wchan(nd->pid, w->tid, wchan, sizeof wchan);
-	if (wchan[0])
+	if (w->held_back)
+		mpt__buf_printf(b, ", held back by --pipe-capacity=%d (the shim waits in "
+				   "ppoll() until the pipe is empty)",
+				S->r ? (int)S->r->inject.pipe_capacity : 0);
+	else if (wchan[0])
 		mpt__buf_printf(b, ", asleep in the kernel in %s()", wchan);
 	mpt__buf_puts(b, "\n");
 	switch (w->kind) {
@@ -644,6 +649,7 @@ void mpt__explain_deadlock(struct sample *S, int64_t stuck_ns, char **message,
 	for (int i = 0; i < S->nn; i++)
 		name_node(S, &S->n[i]);
 	int nstuck = 0;
+	long page = sysconf(_SC_PAGESIZE);
 	/* Pipe fills first, before anything else touches the processes. */
 	for (int i = 0; i < S->nn; i++) {
 		struct node *nd = &S->n[i];
@@ -656,6 +662,12 @@ void mpt__explain_deadlock(struct sample *S, int64_t stuck_ns, char **message,
 				if (t->type == MPT__FD_PIPE &&
 				    mpt__pipe_fill(nd->pid, t->fd, &t->fill, &t->cap) < 0)
 					t->fill = t->cap = -1;
+				/* A pipe of one page under an emulated
+				 * --pipe-capacity holds what the shim lets it. */
+				if (t->type == MPT__FD_PIPE && S->r && t->cap == page &&
+				    S->r->inject.pipe_capacity > 0 &&
+				    S->r->inject.pipe_capacity < MPT__PIPE_EMULATED_BELOW)
+					t->cap = S->r->inject.pipe_capacity;
 			}
 	}
 	/* The leader when it is stuck, else the first stuck process. */

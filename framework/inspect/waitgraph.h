@@ -63,6 +63,8 @@ struct wait {
 	int nhelp, caphelp;
 	int any;           /* any process of the tree could */
 	int external;      /* a process outside the tree could */
+	int held_back;     /* a write the shim holds back (--pipe-capacity
+			    * below a page): the thread is in ppoll() */
 };
 
 struct node {

@@ -216,10 +216,42 @@ static int epoll_targets(pid_t pid, struct wait *w, int epfd)
 	return 1;
 }
 
+/* --pipe-capacity below a page: a write the shim holds back waits in
+ * ppoll(POLLOUT) on the pipe alone, and the process's region entry names
+ * the thread and the descriptor (framework/preload/inject.c). Such a wait
+ * is the write it stands for, on a full pipe, and is reported as that:
+ * the call, the descriptor and the byte count the program passed. Any
+ * other poll, of this thread or another, stays a poll. */
+static int held_back_write(struct mpt__region *r, struct node *nd,
+			   const struct mpt__thread_sample *t, struct wait *w)
+{
+	const unsigned long *a = t->args;
+	if (!r || r->inject.pipe_capacity <= 0 || r->inject.pipe_capacity >= MPT__PIPE_EMULATED_BELOW ||
+	    a[1] != 1)
+		return 0;
+	struct mpt__proc *p = mpt__proc_find(r, nd->pid);
+	if (!p || atomic_load_explicit(&p->emu_tid, memory_order_acquire) != t->tid)
+		return 0;
+	int fd = p->emu_fd;
+	struct pollfd pfd;
+	if (mpt__read_mem(nd->pid, a[0], &pfd, sizeof pfd) < 0 || pfd.fd != fd ||
+	    pfd.events != POLLOUT)
+		return 0;
+	w->kind = W_FD;
+	w->call = p->emu_call == MPT__EMU_WRITEV ? "writev" : "write";
+	w->args[0] = (unsigned long)fd;
+	w->args[1] = 0;
+	w->args[2] = (unsigned long)p->emu_bytes;
+	w->held_back = 1;
+	add_target(w, fd, 1);
+	return 1;
+}
+
 /* Fills w and returns 1 when the thread waits in a call with no timeout
  * that the watchdog understands; 0 when it is running, sleeping for a
  * while, or in anything else (all of which count as moving). */
-static int classify(struct node *nd, const struct mpt__thread_sample *t, struct wait *w)
+static int classify(struct mpt__region *r, struct node *nd,
+		    const struct mpt__thread_sample *t, struct wait *w)
 {
 	const unsigned long *a = t->args;
 	memset(w, 0, sizeof *w);
@@ -290,6 +322,8 @@ static int classify(struct node *nd, const struct mpt__thread_sample *t, struct 
 	case SYS_poll:
 		if ((int)a[2] >= 0)
 			return 0;
+		if (held_back_write(r, nd, t, w))
+			return 1;
 		w->kind = W_POLL;
 		w->call = "poll";
 		return poll_targets(nd->pid, w, a[0], a[1]);
@@ -297,6 +331,8 @@ static int classify(struct node *nd, const struct mpt__thread_sample *t, struct 
 	case SYS_ppoll:
 		if (a[2])
 			return 0;
+		if (held_back_write(r, nd, t, w))
+			return 1;
 		w->kind = W_POLL;
 		w->call = "ppoll";
 		return poll_targets(nd->pid, w, a[0], a[1]);
@@ -852,7 +888,7 @@ int mpt__watch_sample(struct mpt__watch *W, struct mpt__region *r,
 		nd->w = mpt__xcalloc((size_t)nd->s.nthreads, sizeof *nd->w);
 		int all = 1;
 		for (int j = 0; j < nd->s.nthreads && all; j++) {
-			all = classify(nd, &nd->s.threads[j], &nd->w[j]);
+			all = classify(r, nd, &nd->s.threads[j], &nd->w[j]);
 			nd->nw = j + 1;
 		}
 		/* It must not have run since the last sample either: a process

@@ -20,6 +20,19 @@ static const char *value(const char *arg, const char *name)
 	return !strncmp(arg, name, n) && arg[n] == '=' ? arg + n + 1 : NULL;
 }
 
+/* /proc/sys/fs/pipe-max-size, or its default. */
+static unsigned long long pipe_max_size(void)
+{
+	char buf[32];
+	unsigned long long n;
+	if (mpt__read_file("/proc/sys/fs/pipe-max-size", buf, sizeof buf) > 0) {
+		buf[strcspn(buf, "\n")] = 0;
+		if (mpt__parse_uint(buf, 4096, 1ULL << 31, &n) == 0)
+			return n;
+	}
+	return 1u << 20;
+}
+
 static struct mpt__inject_plan *get(struct mpt__inject_plan **plan)
 {
 	if (!*plan)
@@ -47,14 +60,17 @@ int mpt__plan_option(struct mpt__inject_plan **plan, const char *prog,
 		return 0;
 	}
 	if ((v = value(arg, "--pipe-capacity"))) {
-		unsigned long long n;
-		if (mpt__parse_uint(v, 1, 1u << 20, &n))
-			return bad(prog, arg, "not a pipe capacity",
-				   "expected a number of bytes from 4096 to 1048576");
-		if (n < 4096)
-			return bad(prog, arg, "emulated capacities below a page are not available yet",
-				   "use 4096 or more: pipes are shrunk with F_SETPIPE_SZ, "
-				   "whose minimum is a page");
+		/* Below a page the shim emulates the capacity (framework/
+		 * preload/inject.c); above, the kernel's limit for
+		 * unprivileged F_SETPIPE_SZ is the largest that works. */
+		unsigned long long n, max = pipe_max_size();
+		char hint[96];
+		snprintf(hint, sizeof hint, "expected a number of bytes from 1 to %llu", max);
+		if (mpt__parse_uint(v, 1, ~0ULL, &n))
+			return bad(prog, arg, "not a pipe capacity", hint);
+		if (n > max)
+			return bad(prog, arg, "larger than the largest pipe of this system",
+				   hint);
 		get(plan)->pipe_capacity = (int)n;
 		return 0;
 	}

@@ -13,7 +13,7 @@ struct mpt__inject_plan {
 	struct mpt__rule rules[MPT__MAX_RULES];
 	unsigned nrules;
 	int sched;             /* MPT__SCHED_* */
-	int pipe_capacity;     /* bytes (>= 4096), 0: none */
+	int pipe_capacity;     /* bytes (below 4096: emulated), 0: none */
 };
 
 /* Parses arg if it is --inject=RULE, --pipe-capacity=BYTES or --sched=MODE

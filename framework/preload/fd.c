@@ -1025,6 +1025,12 @@ MPT__EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	REAL(ssize_t, write, (int, const void *, size_t));
 	USE(fd);
 	MPT__INJECT_IO(MPT__CALL_WRITE, n);
+	if (mpt__pipe_emulating()) {
+		struct iovec v = {(void *)buf, n};
+		ssize_t r;
+		if (mpt__pipe_write(fd, &v, 1, MPT__EMU_WRITE, &r))
+			return r;
+	}
 	return real_write(fd, buf, n);
 }
 
@@ -1039,6 +1045,11 @@ MPT__EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 {
 	REAL(ssize_t, writev, (int, const struct iovec *, int));
 	USE(fd);
+	if (mpt__pipe_emulating()) {
+		ssize_t r;
+		if (mpt__pipe_write(fd, iov, n, MPT__EMU_WRITEV, &r))
+			return r;
+	}
 	return real_writev(fd, iov, n);
 }
 

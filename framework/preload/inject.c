@@ -2,16 +2,22 @@
  * decides with the rules the runner put in the region (a pure function of
  * seed, logical id and call count, framework/plan/rules.h), applies what
  * fires and logs every applied fault in the region for the reports. Also
- * the seeded delays of --sched=perturb, the --pipe-capacity shrink and the
- * MPT_POINT entry point (include/mptest-point.h). */
+ * the seeded delays of --sched=perturb, the --pipe-capacity shrink and its
+ * emulation below a page, and the MPT_POINT entry point
+ * (include/mptest-point.h). */
 #define _GNU_SOURCE
 #include "inject.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -191,10 +197,229 @@ void mpt__inject_pipe(int wfd)
 {
 	int32_t cap = mpt__current->inject.pipe_capacity;
 	if (cap > 0) {
+		/* Below a page the kernel rounds up to one page: a pipe with a
+		 * single buffer slot, which the write wrappers then hold to
+		 * the capacity. */
 		int e = errno;
 		syscall(SYS_fcntl, wfd, F_SETPIPE_SZ, cap);
 		errno = e;
 	}
+}
+
+/* ---- --pipe-capacity below a page ------------------------------------------
+ *
+ * F_SETPIPE_SZ cannot go below a page, so a smaller capacity is emulated in
+ * the write() and writev() wrappers. The pipe holds one page (one buffer
+ * slot); before each piece of a write the shim asks how many bytes the
+ * pipe holds (FIONREAD works on the write end) and writes at most the
+ * capacity minus that. When the emulated pipe is full, a non-blocking
+ * writer gets EAGAIN (or the short count of what went), and a blocking one
+ * waits in the real ppoll(POLLOUT) with no timeout: on a one-slot pipe that
+ * stays not ready while any byte is in the pipe, so the writer sleeps in
+ * the kernel, using no CPU, until the reader has emptied it. The watchdog
+ * sees a blocked ppoll(); the record in the process's region entry
+ * (emu_tid, emu_fd) lets it report the wait as the write it is.
+ *
+ * Which descriptors: a pipe or FIFO (S_ISFIFO) open for writing whose real
+ * capacity is one page. Pipes made through pipe() and pipe2() in the test
+ * were shrunk to that when they were made; a named FIFO is shrunk on its
+ * first write here. A larger anonymous pipe was not made in the test (the
+ * runner's output pipe, say) and is left alone, as are O_DIRECT (packet)
+ * pipes, whose writes must not be cut in pieces.
+ *
+ * What differs from a pipe of that size: the writer waits until the pipe is
+ * empty, not until one byte was read (the kernel wakes poll only when the
+ * page slot is freed), writes bigger than the capacity are cut in pieces
+ * that other writers may interleave with (a capacity below PIPE_BUF cannot
+ * keep PIPE_BUF writes atomic), and a signal handler interrupting the wait
+ * ends the write with EINTR (when nothing was written yet; else the short
+ * count) unless every caught signal has SA_RESTART, in which case the wait
+ * goes on. */
+
+static long page_size(void)
+{
+	static long page;
+	if (!page) {
+		long p = sysconf(_SC_PAGESIZE);
+		page = p > 0 ? p : 4096;
+	}
+	return page;
+}
+
+/* The device of pipefs, which anonymous pipes live on: learnt from a pipe
+ * made (and closed) with raw system calls. 0 and -1 when unknown. */
+static int pipefs_dev(dev_t *out)
+{
+	static dev_t dev;
+	static int known;
+	if (!known) {
+		int p[2];
+		struct stat st;
+		if (syscall(SYS_pipe2, p, O_CLOEXEC) < 0)
+			return -1;
+		int ok = fstat(p[0], &st) == 0;
+		syscall(SYS_close, p[0]);
+		syscall(SYS_close, p[1]);
+		if (!ok)
+			return -1;
+		dev = st.st_dev;
+		known = 1;
+	}
+	*out = dev;
+	return 0;
+}
+
+/* Whether writes to fd are held to the emulated capacity cap; *flags gets
+ * its status flags. */
+static int emulated_pipe(int fd, int cap, long *flags)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return 0;
+	long fl = syscall(SYS_fcntl, fd, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY || (fl & O_DIRECT))
+		return 0;
+	long size = syscall(SYS_fcntl, fd, F_GETPIPE_SZ);
+	if (size > page_size()) {
+		dev_t dev;
+		if (pipefs_dev(&dev) < 0 || st.st_dev == dev)
+			return 0; /* an anonymous pipe not made in the test */
+		/* A named FIFO: fails with EBUSY while it holds more. */
+		size = syscall(SYS_fcntl, fd, F_SETPIPE_SZ, cap);
+	}
+	*flags = fl;
+	return size == page_size();
+}
+
+/* Whether every caught signal restarts interrupted calls (SA_RESTART).
+ * Which signal ended the wait is not known here; a real pipe write is
+ * restarted only when that one's handler has SA_RESTART. */
+static int handlers_restart(void)
+{
+	for (int s = 1; s < NSIG; s++) {
+		struct sigaction sa;
+		if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &sa) < 0)
+			continue;
+		if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN &&
+		    !(sa.sa_flags & SA_RESTART))
+			return 0;
+	}
+	return 1;
+}
+
+/* Waits in ppoll(POLLOUT) with no timeout until the one-slot pipe is
+ * empty (or its readers are gone), with the region's record of the held
+ * back write around it. Returns ppoll's result; *revents its events. */
+static long wait_drained(int fd, int call, size_t bytes, short *revents)
+{
+	struct mpt__proc *self = mpt__procid_self();
+	int tid = (int)syscall(SYS_gettid), none = 0;
+	int mine = 0;
+	if (self && atomic_load_explicit(&self->emu_tid, memory_order_relaxed) == 0) {
+		self->emu_fd = fd;
+		self->emu_call = call;
+		self->emu_bytes = bytes;
+		/* Another thread may have claimed it meanwhile: then its
+		 * fields may be ours, and the watchdog, matching fd and
+		 * thread, sees a plain ppoll() for one of the two. */
+		mine = atomic_compare_exchange_strong_explicit(
+			&self->emu_tid, &none, tid, memory_order_release, memory_order_relaxed);
+	}
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	long r = syscall(SYS_ppoll, &p, 1UL, NULL, NULL, (size_t)(_NSIG / 8));
+	int e = errno;
+	if (mine)
+		atomic_store_explicit(&self->emu_tid, 0, memory_order_release);
+	*revents = p.revents;
+	errno = e;
+	return r;
+}
+
+/* At most 16 pieces of iov from byte `from` on, holding at most max bytes,
+ * into out; returns how many. */
+static int slice(const struct iovec *iov, int iovcnt, size_t from, size_t max,
+		 struct iovec *out)
+{
+	int n = 0;
+	for (int i = 0; i < iovcnt && n < 16 && max > 0; i++) {
+		size_t len = iov[i].iov_len;
+		if (from >= len) {
+			from -= len;
+			continue;
+		}
+		size_t take = len - from < max ? len - from : max;
+		out[n].iov_base = (char *)iov[i].iov_base + from;
+		out[n++].iov_len = take;
+		max -= take;
+		from = 0;
+	}
+	return n;
+}
+
+int mpt__pipe_write(int fd, const struct iovec *iov, int iovcnt, int call,
+		    ssize_t *result)
+{
+	int cap = mpt__current->inject.pipe_capacity;
+	int e = errno;
+	long flags;
+	if (iovcnt <= 0 || iovcnt > IOV_MAX)
+		return 0; /* the real call says what is wrong */
+	size_t total = 0;
+	for (int i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len > SSIZE_MAX - total)
+			return 0;
+		total += iov[i].iov_len;
+	}
+	if (total == 0 || !emulated_pipe(fd, cap, &flags)) {
+		errno = e;
+		return 0;
+	}
+	size_t done = 0;
+	int unlimited = 0; /* the readers are gone: let the kernel say so */
+	for (;;) {
+		int fill = 0;
+		if (syscall(SYS_ioctl, fd, FIONREAD, &fill) < 0)
+			fill = 0;
+		size_t room = unlimited ? total - done : fill < cap ? (size_t)(cap - fill) : 0;
+		if (room > 0) {
+			struct iovec piece[16];
+			int n = slice(iov, iovcnt, done, room, piece);
+			long w = syscall(SYS_writev, fd, piece, (long)n);
+			if (w < 0) {
+				if (done > 0 && errno != EBADF && errno != EFAULT)
+					break; /* what went, like a real pipe */
+				*result = -1;
+				return 1;
+			}
+			done += (size_t)w;
+			if (done == total)
+				break;
+			continue;
+		}
+		if (flags & O_NONBLOCK) {
+			if (done > 0)
+				break;
+			*result = -1;
+			errno = EAGAIN;
+			return 1;
+		}
+		short revents = 0;
+		long r = wait_drained(fd, call, total, &revents);
+		if (r < 0) {
+			if (done > 0)
+				break;
+			if (errno == EINTR && handlers_restart())
+				continue;
+			*result = -1;
+			return 1;
+		}
+		if (revents & (POLLERR | POLLHUP | POLLNVAL) ||
+		    syscall(SYS_fcntl, fd, F_GETPIPE_SZ) != page_size())
+			unlimited = 1; /* or poll would not wait any more */
+	}
+	*result = (ssize_t)done;
+	errno = e;
+	return 1;
 }
 
 static uint64_t point_count(const char *name)

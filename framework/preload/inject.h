@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "shim.h"
 
@@ -35,8 +36,28 @@ int mpt__inject_call(enum mpt__call call, int64_t *value);
 /* In a fork child: its calls are counted from 1 again. */
 void mpt__inject_fork_child(void);
 
-/* The pipe wrappers: shrinks a new pipe to the --pipe-capacity. */
+/* The pipe wrappers: shrinks a new pipe to the --pipe-capacity (to one
+ * page when the capacity is below a page). */
 void mpt__inject_pipe(int wfd);
+
+/* --pipe-capacity below a page is emulated in the write wrappers: the pipe
+ * itself holds one page, and the shim writes at most the capacity minus
+ * what the pipe already holds (framework/preload/inject.c). */
+static inline int mpt__pipe_emulating(void)
+{
+	return mpt__inject_on() && mpt__current->inject.pipe_capacity > 0 &&
+	       mpt__current->inject.pipe_capacity < MPT__PIPE_EMULATED_BELOW;
+}
+
+struct iovec;
+/* write() and writev() on fd with the emulated capacity (call is
+ * MPT__EMU_WRITE or MPT__EMU_WRITEV). Returns 0 when fd is not a pipe the
+ * emulation applies to: the wrapper then makes the real call. Otherwise
+ * returns 1 with the call's result in *result (and errno set when it is
+ * -1), with pipe semantics: a blocking write returns once every byte is in
+ * the pipe, or early on a signal, like a real pipe write. */
+int mpt__pipe_write(int fd, const struct iovec *iov, int iovcnt, int call,
+		    ssize_t *result);
 
 /* Wrapper prologues. Fail with an errno ... */
 #define MPT__INJECT_FAIL(call, failval)                                     \
