@@ -1,9 +1,11 @@
 #define _GNU_SOURCE
 #include "options.h"
 
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../include/mptest.h"
@@ -78,6 +80,39 @@ static const char *value_of(const char *arg, const char *name, int *matched)
 	if (arg[n] == 0)
 		*matched = 2; /* present without a value */
 	return NULL;
+}
+
+/* A report's FILE: checked before any test runs, so that a report that
+ * cannot be written fails the run at once (exit 2) instead of after it.
+ * The file is made in its directory and renamed over FILE at the end. */
+static int report_path(const char *prog, const char *arg, const char *file,
+		       const char *expected)
+{
+	if (!*file)
+		return bad(prog, arg, "empty file name", expected);
+	const char *slash = strrchr(file, '/');
+	char *dir = slash ? strndup(file, slash == file ? 1 : (size_t)(slash - file))
+			  : strdup(".");
+	if (!dir)
+		return bad(prog, arg, "out of memory", expected);
+	struct stat st;
+	int rc = 0, dir_ok = stat(dir, &st) == 0;
+	if (slash && !slash[1]) {
+		rc = bad(prog, arg, "names a directory", expected);
+	} else if (!dir_ok || !S_ISDIR(st.st_mode)) {
+		char *why = mpt__xasprintf("its directory %s: %s", dir,
+					   dir_ok ? "not a directory" : strerror(errno));
+		rc = bad(prog, arg, why, "expected a file in an existing, writable directory");
+		free(why);
+	} else if (access(dir, W_OK | X_OK) != 0) {
+		char *why = mpt__xasprintf("cannot write in %s: %s", dir, strerror(errno));
+		rc = bad(prog, arg, why, "expected a file in a writable directory");
+		free(why);
+	} else if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) {
+		rc = bad(prog, arg, "names a directory", expected);
+	}
+	free(dir);
+	return rc;
 }
 
 static const char *const later[] = {
@@ -237,20 +272,20 @@ int mpt__parse_opts(int argc, char **argv, int mode, struct mpt__opts *o)
 			continue;
 		}
 		if ((v = value_of(a, "--json", &m))) {
-			if (!*v)
-				return bad(prog, a, "empty file name", "expected --json=FILE");
+			if ((rc = report_path(prog, a, v, "expected --json=FILE")))
+				return rc;
 			o->cfg.json = v;
 			continue;
 		}
 		if ((v = value_of(a, "--junit", &m))) {
-			if (!*v)
-				return bad(prog, a, "empty file name", "expected --junit=FILE");
+			if ((rc = report_path(prog, a, v, "expected --junit=FILE")))
+				return rc;
 			o->cfg.junit = v;
 			continue;
 		}
 		if ((v = value_of(a, "--graph", &m))) {
-			if (!*v)
-				return bad(prog, a, "empty file name", "expected --graph=FILE");
+			if ((rc = report_path(prog, a, v, "expected --graph=FILE")))
+				return rc;
 			o->cfg.graph = v;
 			continue;
 		}

@@ -247,6 +247,20 @@ void mpt__proc_comm(pid_t pid, char *buf, size_t size)
 		buf[n - 1] = 0;
 }
 
+/* The process's umask, read without changing it where /proc says it. */
+static mode_t current_umask(void)
+{
+	char buf[2048];
+	if (mpt__read_file("/proc/self/status", buf, sizeof buf) > 0) {
+		const char *u = strstr(buf, "\nUmask:");
+		if (u)
+			return (mode_t)strtoul(u + 8, NULL, 8) & 0777;
+	}
+	mode_t m = umask(022);
+	umask(m);
+	return m;
+}
+
 int mpt__write_atomic(const char *path, int (*fn)(FILE *f, void *arg), void *arg)
 {
 	char *copy = mpt__xstrdup(path);
@@ -258,8 +272,10 @@ int mpt__write_atomic(const char *path, int (*fn)(FILE *f, void *arg), void *arg
 		free(tmp);
 		return -1;
 	}
-	fchmod(fd, 0644);
-	FILE *f = fdopen(fd, "w");
+	/* 0644 like any report (mkostemp made it 0600), narrowed by a
+	 * stricter umask but never widened by a looser one. */
+	fchmod(fd, 0644 & ~current_umask());
+	FILE *f = fdopen(fd, "we");
 	if (!f) {
 		int e = errno;
 		close(fd);

@@ -54,8 +54,10 @@ ssize_t mpt__read_file(const char *path, char *buf, size_t size);
 void mpt__proc_comm(pid_t pid, char *buf, size_t size);
 
 /* Writes a file atomically: fn writes to a temporary file in the same
- * directory, which is renamed over path when fn returns 0. Mode 0644.
- * Returns 0, or -1 with errno. */
+ * directory, which is renamed over path when fn returns 0 (a reader never
+ * sees half a report, a failure leaves no partial file, and a symlink at
+ * path is replaced, not followed). Mode 0644, or less under a stricter
+ * umask. Returns 0, or -1 with errno. */
 int mpt__write_atomic(const char *path, int (*fn)(FILE *f, void *arg),
 		      void *arg);
 

@@ -483,6 +483,12 @@ static void zombie_to_result(int kind, pid_t pid, const char *id,
 	mpt__result_add(zombie_target, kind, pid, id, message, detail);
 }
 
+/* mpt__write_atomic's writer for a ready-made text (the --graph DOT). */
+static int write_text(FILE *f, void *text)
+{
+	return fputs(text, f) < 0 ? -1 : 0;
+}
+
 static void add_leaked(struct run *R, struct slot *s, struct mpt__result *r)
 {
 	pid_t pids[256];
@@ -636,12 +642,11 @@ static void finish(struct run *R, struct slot *s)
 	free(s->tail);
 	mpt__watch_free(s->watch);
 	if (s->dl_dot && R->cfg->graph && !R->graph_written) {
-		FILE *g = fopen(R->cfg->graph, "we");
-		if (g) {
-			fputs(s->dl_dot, g);
-			fclose(g);
+		if (mpt__write_atomic(R->cfg->graph, write_text, s->dl_dot) == 0)
 			R->graph_written = 1;
-		}
+		else
+			fprintf(stderr, "%s: --graph=%s — cannot write it: %s\n",
+				R->cfg->prog, R->cfg->graph, strerror(errno));
 	}
 	free(s->dl_message);
 	free(s->dl_detail);
@@ -897,13 +902,13 @@ static int write_reports(struct run *R)
 				      R->cfg->suite_name};
 	int rc = 0;
 	if (R->cfg->json && mpt__write_atomic(R->cfg->json, mpt__report_json, &set) < 0) {
-		fprintf(stderr, "%s: cannot write %s — %s\n", R->cfg->prog,
-			R->cfg->json, strerror(errno));
+		fprintf(stderr, "%s: --json=%s — cannot write the report: %s\n",
+			R->cfg->prog, R->cfg->json, strerror(errno));
 		rc = -1;
 	}
 	if (R->cfg->junit && mpt__write_atomic(R->cfg->junit, mpt__report_junit, &set) < 0) {
-		fprintf(stderr, "%s: cannot write %s — %s\n", R->cfg->prog,
-			R->cfg->junit, strerror(errno));
+		fprintf(stderr, "%s: --junit=%s — cannot write the report: %s\n",
+			R->cfg->prog, R->cfg->junit, strerror(errno));
 		rc = -1;
 	}
 	return rc;

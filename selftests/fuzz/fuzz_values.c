@@ -1,7 +1,8 @@
 /* libFuzzer harness for the value parsers of the command line
  * (framework/cli/options.c, framework/plan/plan.c, framework/core/util.c):
- * --timeout, --shard, --repeat, --seed, -j/--jobs, --faketime and
- * --pipe-capacity, each given one value through mpt__parse_opts.
+ * --timeout, --shard, --repeat, --seed, -j/--jobs, --faketime,
+ * --pipe-capacity, --max-procs and --max-memory, each given one value
+ * through mpt__parse_opts.
  *
  * Input: byte 0 picks the option, the rest (up to a NUL) is its value.
  * Besides what the sanitizers catch, it checks:
@@ -266,6 +267,64 @@ static void check_uint(const char *name, const char *v, unsigned long long min,
 	done(&p);
 }
 
+/* ---- --max-procs, --max-memory ------------------------------------------ */
+
+/* --max-procs=N: 0 to 100000 (0: no limit) or "unlimited". */
+static void check_max_procs(const char *v)
+{
+	struct parsed p;
+	parse_one("--max-procs", v, &p);
+	unsigned long long want = 0;
+	int ok = !strcmp(v, "unlimited") || plain_uint(v, 0, 100000, &want);
+	CHECK(ok == (p.rc == 0));
+	if (ok)
+		CHECK(p.o.cfg.max_procs == want);
+	else
+		CHECK(p.o.cfg.max_procs == MPT__DEFAULT_MAX_PROCS);
+	done(&p);
+}
+
+/* --max-memory=SIZE: bytes or a number with K, M or G (x1024), at least
+ * 1M, at most 2^50; 0 or "unlimited": no limit. The canonical text (the
+ * largest unit that holds it whole) parses back to the same bytes. */
+static void check_max_memory(const char *v)
+{
+	struct parsed p;
+	parse_one("--max-memory", v, &p);
+	unsigned long long want = 0;
+	int ok = !strcmp(v, "unlimited");
+	size_t len = strlen(v);
+	/* (Text of 32 bytes or more is refused whatever its value.) */
+	if (!ok && len > 0 && len < 32) {
+		char last = v[len - 1];
+		unsigned shift = strchr("kK", last) ? 10 : strchr("mM", last) ? 20
+				 : strchr("gG", last) ? 30 : 0;
+		char *num = strndup(v, shift ? len - 1 : len);
+		ok = *num && plain_uint(num, 0, 1ULL << (50 - shift), &want);
+		free(num);
+		want <<= shift;
+		ok = ok && (want == 0 || want >= 1ULL << 20);
+	}
+	CHECK(ok == (p.rc == 0));
+	if (ok) {
+		CHECK(p.o.cfg.max_memory == want);
+		char text[32];
+		if (want % (1ULL << 30) == 0)
+			snprintf(text, sizeof text, "%lluG", want >> 30);
+		else if (want % (1ULL << 20) == 0)
+			snprintf(text, sizeof text, "%lluM", want >> 20);
+		else if (want % (1ULL << 10) == 0)
+			snprintf(text, sizeof text, "%lluK", want >> 10);
+		else
+			snprintf(text, sizeof text, "%llu", want);
+		struct parsed q;
+		parse_one("--max-memory", text, &q);
+		CHECK(q.rc == 0 && q.o.cfg.max_memory == want);
+		done(&q);
+	}
+	done(&p);
+}
+
 /* ---- -j N, -jN, --jobs=N ----------------------------------------------- */
 
 static void check_jobs(const char *v)
@@ -309,7 +368,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	char *v = strndup((const char *)data + 1, size - 1);
 	CHECK(v);
-	switch (data[0] % 8) {
+	switch (data[0] % 10) {
 	case 0: check_timeout(v); break;
 	case 1: check_shard(v); break;
 	case 2: check_uint("--repeat", v, 1, 1000000); break;
@@ -317,6 +376,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 4: check_jobs(v); break;
 	case 5: check_faketime(v); break;
 	case 6: check_uint("--pipe-capacity", v, 1, pipe_max()); break;
+	case 7: check_max_procs(v); break;
+	case 8: check_max_memory(v); break;
 	default:
 		/* Any of them on the same value: acceptance is whatever the
 		 * grammar says, never a crash. */
