@@ -481,6 +481,242 @@ START_TEST(api)
 }
 END_TEST
 
+/* ---- the other injectable calls (selftests/plain/inject_calls.c) ---------- */
+
+/* `mpt-run OPTS... -- plain/inject_calls CASE` (opts NULL-terminated): the
+ * test's JSON object, mpt-run's exit code in *status. */
+static json_object *run_calls(const char *const *opts, const char *which, int *status)
+{
+	static int n;
+	char name[64];
+	snprintf(name, sizeof name, "calls-%d.json", n++);
+	char *json = path_in(scratch(), name);
+	char *jopt = opt("--json", json);
+	char *argv[16];
+	int k = 0;
+	argv[k++] = bin("mpt-run");
+	argv[k++] = jopt;
+	argv[k++] = "--timeout=10s";
+	for (int i = 0; opts && opts[i]; i++)
+		argv[k++] = (char *)opts[i];
+	argv[k++] = "--";
+	char *prog = bin("selftests/plain/inject_calls");
+	argv[k++] = prog;
+	argv[k++] = (char *)which;
+	argv[k] = NULL;
+	struct run_result r = run_cmd(argv, NULL, 60);
+	json_object *rep = keep(json_load(json));
+	ck_assert_msg(rep != NULL, "%s: no report: %s", which, r.err);
+	*status = r.status;
+	run_free(&r);
+	free(argv[0]);
+	free(jopt);
+	free(prog);
+	free(json);
+	return json_test(rep, "inject_calls");
+}
+
+/* The buggy case fails with exactly one finding, kind from process; the
+ * twin passes; both list the one applied fault; without the rule the
+ * buggy case passes too. */
+static void calls_pair(const char *rule, const char *buggy, const char *fixed,
+		       const char *kind, const char *process, const char *call,
+		       long long count, const char *action)
+{
+	const char *opts[] = {rule, NULL};
+	int st;
+	json_object *t = run_calls(opts, buggy, &st);
+	expect_only(t, "inject_calls", kind, process);
+	ck_assert_int_eq(st, 1);
+	one_fault(t, process, call, count, action);
+	t = run_calls(opts, fixed, &st);
+	passes(t, st, fixed);
+	one_fault(t, process, call, count, action);
+	t = run_calls(NULL, buggy, &st);
+	ck_assert_msg(faults(t) == NULL, "faults without a rule");
+	passes(t, st, buggy);
+}
+
+/* A client that gives up on the first ECONNREFUSED, against one that
+ * retries, on a real listening AF_UNIX socket. */
+START_TEST(connect_refused)
+{
+	calls_pair("--inject=connect:error=ECONNREFUSED:nth=1@p0", "connect", "connect-fixed",
+		   "exit-status", "p0", "connect", 1, "error=ECONNREFUSED");
+}
+END_TEST
+
+START_TEST(recv_eintr)
+{
+	calls_pair("--inject=recv:error=EINTR:nth=1@p0", "recv", "recv-fixed", "exit-status",
+		   "p0", "recv", 1, "error=EINTR");
+}
+END_TEST
+
+/* recvfrom and recvmsg are counted as recv: the second of them (recvmsg)
+ * is recv call 2, and the program, which retries, passes. */
+START_TEST(recv_counts_recvfrom_and_recvmsg)
+{
+	const char *opts[] = {"--inject=recv:error=EINTR:nth=2@p0", NULL};
+	int st;
+	json_object *t = run_calls(opts, "recv-family", &st);
+	passes(t, st, "recv-family");
+	one_fault(t, "p0", "recv", 2, "error=EINTR");
+}
+END_TEST
+
+/* One writev assumed to write all 60 bytes loses 53 under short=7 (the
+ * reader child checks, and the parent exits with its verdict); the loop
+ * that goes on from where writev stopped passes. Both check that the
+ * shim left their iovec array alone. */
+START_TEST(writev_short)
+{
+	calls_pair("--inject=writev:short=7:nth=1@p0", "writev", "writev-fixed",
+		   "exit-status", "p0", "writev", 1, "short=7");
+}
+END_TEST
+
+/* An unchecked malloc that returns NULL crashes; the checked one copes.
+ * Under ASan the allocator is the sanitizer's and malloc rules do not
+ * fire (README); the plain program runs natively under
+ * MPT_SELFTEST_VALGRIND, where only mpt-run is under memcheck. */
+START_TEST(malloc_enomem)
+{
+#ifdef __SANITIZE_ADDRESS__
+	return; /* skipped: the ASan build leaves the allocator to the sanitizer */
+#endif
+	calls_pair("--inject=malloc:error=ENOMEM:nth=3@p0", "malloc", "malloc-fixed", "crash",
+		   "p0", "malloc", 3, "error=ENOMEM");
+	calls_pair("--inject=realloc:error=ENOMEM:nth=2@p0", "realloc", "realloc-fixed",
+		   "crash", "p0", "realloc", 2, "error=ENOMEM");
+}
+END_TEST
+
+START_TEST(waitid_eintr)
+{
+	calls_pair("--inject=waitid:error=EINTR:nth=1@p0", "waitid", "waitid-fixed",
+		   "exit-status", "p0", "waitid", 1, "error=EINTR");
+}
+END_TEST
+
+START_TEST(trylock_ebusy)
+{
+	calls_pair("--inject=pthread_mutex_trylock:error=EBUSY:nth=1@p0", "trylock",
+		   "trylock-fixed", "exit-status", "p0", "pthread_mutex_trylock", 1,
+		   "error=EBUSY");
+}
+END_TEST
+
+/* Errnos the call cannot return, short= on a call that moves no bytes,
+ * functions counted under another name, and unknown calls: exit 2 with
+ * one line naming the token and what is accepted. */
+START_TEST(bad_rules_new_targets)
+{
+	rejected("--inject=connect:error=ENOMEM", "connect cannot fail with \"ENOMEM\"");
+	rejected("--inject=malloc:error=EINTR", "malloc cannot fail with \"EINTR\"");
+	rejected("--inject=waitid:error=ESRCH", "waitid cannot fail with \"ESRCH\"");
+	rejected("--inject=sem_trywait:error=ETIMEDOUT", "\"ETIMEDOUT\"");
+	rejected("--inject=recv:error=EBOGUS", "unknown errno \"EBOGUS\"");
+	rejected("--inject=malloc:short=3", "\"short=3\" (expected short= on read, readv, "
+		 "pread, write, writev, pwrite, send or recv)");
+	rejected("--inject=sendto:error=EINTR", "\"sendto\" (expected send, which counts the "
+		 "calls of send, sendto, sendmsg)");
+	rejected("--inject=accept4:error=EINTR", "expected accept, which counts");
+	rejected("--inject=poll:error=EINTR", "unknown target \"poll\"");
+	rejected("--inject=frobnicate:delay=1ms", "or a call: read, readv, pread, write");
+	rejected("--inject=frobnicate:delay=1ms", "sem_timedwait, malloc, calloc or realloc)");
+}
+END_TEST
+
+/* The TAP output lists the faults in the test's YAML block, for a failed
+ * test and a passing one, and Automake's tap-driver.sh still reads it. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s missing", path);
+	char *buf = calloc(1, 65536);
+	size_t n = fread(buf, 1, 65535, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+START_TEST(tap_lists_faults)
+{
+	char *argv[] = {bin("mpt-run"), "--tap", "--inject=connect:error=ECONNREFUSED:nth=1@p0",
+			"--", bin("selftests/plain/inject_calls"), "connect", NULL};
+	struct run_result r = run_cmd(argv, NULL, 60);
+	ck_assert_int_eq(r.status, 1);
+	contains(r.out, "not ok 1 - inject_calls\n  ---\n");
+	contains(r.out, "\n  faults:\n    - process: \"p0\"\n      pid: ");
+	contains(r.out, "\n      call: \"connect\"\n      count: 1\n"
+		 "      action: \"error=ECONNREFUSED\"\n");
+	run_free(&r);
+
+	/* A passing test: its faults in a YAML block under the ok line,
+	 * which tap-driver.sh takes as one PASS. */
+	char *log = path_in(scratch(), "tap.log"), *trs = path_in(scratch(), "tap.trs");
+	char *driver = path_in(srcdir(), "build-aux/tap-driver.sh");
+	char *dargv[] = {"sh", driver, "--test-name", "inject-tap", "--log-file", log,
+			 "--trs-file", trs, "--color-tests", "no", "--enable-hard-errors", "yes",
+			 "--expect-failure", "no", "--", argv[0], "--tap",
+			 "--inject=connect:error=ECONNREFUSED:nth=1@p0", "--", argv[4],
+			 "connect-fixed", NULL};
+	r = run_cmd(dargv, NULL, 60);
+	ck_assert_msg(r.status == 0, "tap-driver: %s%s", r.out, r.err);
+	char *t = slurp(trs), *l = slurp(log);
+	contains(t, ":test-result: PASS");
+	ck_assert_msg(!strstr(t, "ERROR") && !strstr(t, "FAIL"), "%s", t);
+	contains(l, "ok 1 - inject_calls\n");
+	contains(l, "\n  ---\n  faults:\n    - process: \"p0\"\n");
+	contains(l, "      action: \"error=ECONNREFUSED\"\n  ...\n");
+	run_free(&r);
+	free(t);
+	free(l);
+	free(log);
+	free(trs);
+	free(driver);
+	free(argv[0]);
+	free(argv[4]);
+}
+END_TEST
+
+/* JUnit: the faults open the test's <system-out>, and the file still
+ * validates against selftests/junit.xsd. */
+START_TEST(junit_lists_faults)
+{
+	const char *xmllint = getenv("XMLLINT");
+	if (!xmllint || !*xmllint)
+		xmllint = "xmllint";
+	char *xml = path_in(scratch(), "calls-junit.xml");
+	char *schema = path_in(srcdir(), "selftests/junit.xsd");
+	const char *cases[] = {"connect", "connect-fixed"};
+	for (int i = 0; i < 2; i++) {
+		char *argv[] = {bin("mpt-run"), opt("--junit", xml),
+				"--inject=connect:error=ECONNREFUSED:nth=1@p0", "--",
+				bin("selftests/plain/inject_calls"), (char *)cases[i], NULL};
+		struct run_result r = run_cmd(argv, NULL, 60);
+		ck_assert_int_eq(r.status, i == 0 ? 1 : 0);
+		run_free(&r);
+		char *x = slurp(xml);
+		contains(x, "<system-out>injected error=ECONNREFUSED at connect call 1 in p0 (pid ");
+		ck_assert_int_eq(count_str(x, "<system-out>"), 1);
+		if (i == 0)
+			contains(x, "<failure message=");
+		free(x);
+		char *lint[] = {(char *)xmllint, "--noout", "--schema", schema, xml, NULL};
+		struct run_result v = run_cmd(lint, NULL, 60);
+		ck_assert_msg(v.status == 0, "xmllint: %s", v.err);
+		run_free(&v);
+		free(argv[0]);
+		free(argv[1]);
+		free(argv[4]);
+	}
+	free(xml);
+	free(schema);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("inject");
@@ -502,6 +738,16 @@ int main(void)
 	tcase_add_test(tc, pipe_capacity_watchdog);
 	tcase_add_test(tc, sched_perturb);
 	tcase_add_test(tc, api);
+	tcase_add_test(tc, connect_refused);
+	tcase_add_test(tc, recv_eintr);
+	tcase_add_test(tc, recv_counts_recvfrom_and_recvmsg);
+	tcase_add_test(tc, writev_short);
+	tcase_add_test(tc, malloc_enomem);
+	tcase_add_test(tc, waitid_eintr);
+	tcase_add_test(tc, trylock_ebusy);
+	tcase_add_test(tc, bad_rules_new_targets);
+	tcase_add_test(tc, tap_lists_faults);
+	tcase_add_test(tc, junit_lists_faults);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -164,7 +164,6 @@ START_TEST(close_can_fail_with_enospc_per_its_man_page)
 	struct mpt__rule r = parse_ok("close:error=ENOSPC");
 	ck_assert_int_eq(r.value, ENOSPC);
 	parse_ok("close:error=EDQUOT");
-	parse_ok("fsync:error=ENOSPC");
 }
 END_TEST
 
@@ -363,17 +362,11 @@ START_TEST(every_listed_errno_is_accepted)
 {
 	static const char *const names[] = {
 		"read", "readv", "pread", "write", "writev", "pwrite", "send",
-		"sendto", "sendmsg", "recv", "recvfrom", "recvmsg", "fork",
-		"vfork", "wait", "waitpid", "waitid", "pipe", "pipe2", "open",
-		"openat", "creat", "close", "dup", "dup2", "dup3", "socket",
-		"socketpair", "connect", "accept", "accept4", "shutdown", "poll",
-		"ppoll", "select", "epoll_wait", "pthread_mutex_lock",
+		"recv", "fork", "wait", "wait3", "wait4", "waitpid", "waitid",
+		"pipe", "pipe2", "open", "close", "dup", "dup2", "dup3",
+		"socket", "connect", "accept", "pthread_mutex_lock",
 		"pthread_mutex_trylock", "pthread_mutex_timedlock", "sem_wait",
-		"sem_trywait", "sem_timedwait", "sem_post", "flock", "lockf",
-		"fcntl", "fsync", "fdatasync", "malloc", "calloc", "realloc",
-		"posix_spawn", "posix_spawnp", "execve", "execv", "execvp",
-		"execvpe", "execl", "execlp", "execle", "kill", "nanosleep",
-		"mkfifo",
+		"sem_trywait", "sem_timedwait", "malloc", "calloc", "realloc",
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		char text[128], err[MPT__RULE_TEXT_SIZE];

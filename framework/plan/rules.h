@@ -3,8 +3,10 @@
  *
  *   TARGET:ACTION[:WHEN...][@PROCESS]
  *
- *   TARGET   a call name (read, write, fork, waitpid, ...) or point=NAME, an
- *            MPT_POINT name of [A-Za-z0-9_.-]+
+ *   TARGET   a call name (read, write, fork, waitpid, malloc, ...: exactly
+ *            the calls the shim counts; a function counted under another
+ *            name, such as sendto under send, is refused with that name)
+ *            or point=NAME, an MPT_POINT name of [A-Za-z0-9_.-]+
  *   ACTION   error=ERRNO   fail with a symbolic errno the call can return
  *                          (per its man page; calls only)
  *            short=BYTES   transfer at most BYTES (read/write/send/recv-like

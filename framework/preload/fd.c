@@ -732,6 +732,7 @@ MPT__EXPORT int socket(int domain, int type, int protocol)
 	REAL(int, socket, (int, int, int));
 	if (!mpt__shim_on())
 		return real_socket(domain, type, protocol);
+	MPT__INJECT_FAIL(MPT__CALL_SOCKET, -1);
 	ensure_init();
 	int r = real_socket(domain, type, protocol);
 	made(r, HOW_SOCKET, SITE());
@@ -757,11 +758,20 @@ MPT__EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *len, int flags)
 	REAL(int, accept4, (int, __SOCKADDR_ARG, socklen_t *, int));
 	if (!mpt__shim_on())
 		return real_accept4(fd, addr, len, flags);
+	MPT__INJECT_FAIL(MPT__CALL_ACCEPT, -1); /* counted as accept */
 	ensure_init();
 	USE(fd);
 	int r = real_accept4(fd, addr, len, flags);
 	made(r, HOW_ACCEPT4, SITE());
 	return r;
+}
+
+MPT__EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	REAL(int, connect, (int, __CONST_SOCKADDR_ARG, socklen_t));
+	USE(fd);
+	MPT__INJECT_FAIL(MPT__CALL_CONNECT, -1);
+	return real_connect(fd, addr, len);
 }
 
 /* open and friends take a mode only when they may create a file. */
@@ -895,6 +905,7 @@ MPT__EXPORT int dup(int fd)
 	REAL(int, dup, (int));
 	if (!mpt__shim_on())
 		return real_dup(fd);
+	MPT__INJECT_FAIL(MPT__CALL_DUP, -1);
 	ensure_init();
 	USE(fd);
 	int r = real_dup(fd);
@@ -908,6 +919,7 @@ MPT__EXPORT int dup2(int oldfd, int newfd)
 	REAL(int, dup2, (int, int));
 	if (!mpt__shim_on())
 		return real_dup2(oldfd, newfd);
+	MPT__INJECT_FAIL(MPT__CALL_DUP2, -1);
 	ensure_init();
 	USE(oldfd);
 	if (oldfd != newfd)
@@ -923,6 +935,7 @@ MPT__EXPORT int dup3(int oldfd, int newfd, int flags)
 	REAL(int, dup3, (int, int, int));
 	if (!mpt__shim_on())
 		return real_dup3(oldfd, newfd, flags);
+	MPT__INJECT_FAIL(MPT__CALL_DUP3, -1);
 	ensure_init();
 	USE(oldfd);
 	USE(newfd);
@@ -1034,17 +1047,56 @@ MPT__EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	return real_write(fd, buf, n);
 }
 
+/* short=BYTES on a vector call (readv, writev, sendmsg, recvmsg): the call
+ * gets a copy of the caller's array, trimmed to the first BYTES bytes (and
+ * to at most IOV_CUT entries: still a short transfer); the caller's array
+ * is never written. */
+#define IOV_CUT 64
+static int trim_iov(const struct iovec *iov, int n, size_t max, struct iovec *cut)
+{
+	int k = 0;
+	for (; k < n && k < IOV_CUT && max > 0; k++) {
+		cut[k] = iov[k];
+		if (cut[k].iov_len > max)
+			cut[k].iov_len = max;
+		max -= cut[k].iov_len;
+	}
+	return k;
+}
+
+/* The prologue of readv and writev: fail, or point iov and n at the
+ * trimmed copy in cut. */
+#define MPT__INJECT_IOV(call, iov, n, cut)                                  \
+	do {                                                                \
+		int64_t v_;                                                 \
+		if (mpt__inject_on()) {                                     \
+			int a_ = mpt__inject_call(call, &v_);               \
+			if (a_ == MPT__RULE_ERROR) {                        \
+				errno = (int)v_;                            \
+				return -1;                                  \
+			}                                                   \
+			if (a_ == MPT__RULE_SHORT && (n) > 0 && (iov)) {    \
+				(n) = trim_iov(iov, n, (size_t)v_, cut);    \
+				(iov) = (cut);                              \
+			}                                                   \
+		}                                                           \
+	} while (0)
+
 MPT__EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 {
 	REAL(ssize_t, readv, (int, const struct iovec *, int));
+	struct iovec cut[IOV_CUT];
 	USE(fd);
+	MPT__INJECT_IOV(MPT__CALL_READV, iov, n, cut);
 	return real_readv(fd, iov, n);
 }
 
 MPT__EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 {
 	REAL(ssize_t, writev, (int, const struct iovec *, int));
+	struct iovec cut[IOV_CUT];
 	USE(fd);
+	MPT__INJECT_IOV(MPT__CALL_WRITEV, iov, n, cut);
 	if (mpt__pipe_emulating()) {
 		ssize_t r;
 		if (mpt__pipe_write(fd, iov, n, MPT__EMU_WRITEV, &r))
@@ -1057,6 +1109,7 @@ MPT__EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
 	REAL(ssize_t, pread, (int, void *, size_t, off_t));
 	USE(fd);
+	MPT__INJECT_IO(MPT__CALL_PREAD, n);
 	return real_pread(fd, buf, n, off);
 }
 
@@ -1064,6 +1117,7 @@ MPT__EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
 {
 	REAL(ssize_t, pread64, (int, void *, size_t, off64_t));
 	USE(fd);
+	MPT__INJECT_IO(MPT__CALL_PREAD, n);
 	return real_pread64(fd, buf, n, off);
 }
 
@@ -1071,6 +1125,7 @@ MPT__EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
 	REAL(ssize_t, pwrite, (int, const void *, size_t, off_t));
 	USE(fd);
+	MPT__INJECT_IO(MPT__CALL_PWRITE, n);
 	return real_pwrite(fd, buf, n, off);
 }
 
@@ -1078,6 +1133,7 @@ MPT__EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 {
 	REAL(ssize_t, pwrite64, (int, const void *, size_t, off64_t));
 	USE(fd);
+	MPT__INJECT_IO(MPT__CALL_PWRITE, n);
 	return real_pwrite64(fd, buf, n, off);
 }
 
@@ -1085,6 +1141,7 @@ MPT__EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	REAL(ssize_t, recv, (int, void *, size_t, int));
 	USE(fd);
+	MPT__INJECT_IO(MPT__CALL_RECV, n);
 	return real_recv(fd, buf, n, flags);
 }
 
@@ -1093,6 +1150,7 @@ MPT__EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
 {
 	REAL(ssize_t, recvfrom, (int, void *, size_t, int, __SOCKADDR_ARG, socklen_t *));
 	USE(fd);
+	MPT__INJECT_IO(MPT__CALL_RECV, n); /* counted as recv */
 	return real_recvfrom(fd, buf, n, flags, addr, len);
 }
 
@@ -1100,6 +1158,27 @@ MPT__EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	REAL(ssize_t, recvmsg, (int, struct msghdr *, int));
 	USE(fd);
+	if (mpt__inject_on() && msg) { /* counted as recv */
+		int64_t v;
+		int a = mpt__inject_call(MPT__CALL_RECV, &v);
+		if (a == MPT__RULE_ERROR) {
+			errno = (int)v;
+			return -1;
+		}
+		if (a == MPT__RULE_SHORT && msg->msg_iovlen > 0 && msg->msg_iov) {
+			struct iovec cut[IOV_CUT];
+			struct msghdr m = *msg;
+			int n = msg->msg_iovlen > IOV_CUT ? IOV_CUT : (int)msg->msg_iovlen;
+			m.msg_iov = cut;
+			m.msg_iovlen = (size_t)trim_iov(msg->msg_iov, n, (size_t)v, cut);
+			ssize_t r = real_recvmsg(fd, &m, flags);
+			/* What the kernel writes back, but not the array. */
+			msg->msg_namelen = m.msg_namelen;
+			msg->msg_controllen = m.msg_controllen;
+			msg->msg_flags = m.msg_flags;
+			return r;
+		}
+	}
 	return real_recvmsg(fd, msg, flags);
 }
 
@@ -1107,6 +1186,7 @@ MPT__EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
 	REAL(ssize_t, send, (int, const void *, size_t, int));
 	USE(fd);
+	MPT__INJECT_IO(MPT__CALL_SEND, n);
 	return real_send(fd, buf, n, flags);
 }
 
@@ -1116,6 +1196,7 @@ MPT__EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 	REAL(ssize_t, sendto, (int, const void *, size_t, int, __CONST_SOCKADDR_ARG,
 			       socklen_t));
 	USE(fd);
+	MPT__INJECT_IO(MPT__CALL_SEND, n); /* counted as send */
 	return real_sendto(fd, buf, n, flags, addr, len);
 }
 
@@ -1123,6 +1204,22 @@ MPT__EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	REAL(ssize_t, sendmsg, (int, const struct msghdr *, int));
 	USE(fd);
+	if (mpt__inject_on() && msg) { /* counted as send */
+		int64_t v;
+		int a = mpt__inject_call(MPT__CALL_SEND, &v);
+		if (a == MPT__RULE_ERROR) {
+			errno = (int)v;
+			return -1;
+		}
+		if (a == MPT__RULE_SHORT && msg->msg_iovlen > 0 && msg->msg_iov) {
+			struct iovec cut[IOV_CUT];
+			struct msghdr m = *msg;
+			int n = msg->msg_iovlen > IOV_CUT ? IOV_CUT : (int)msg->msg_iovlen;
+			m.msg_iov = cut;
+			m.msg_iovlen = (size_t)trim_iov(msg->msg_iov, n, (size_t)v, cut);
+			return real_sendmsg(fd, &m, flags);
+		}
+	}
 	return real_sendmsg(fd, msg, flags);
 }
 
@@ -1334,6 +1431,7 @@ MPT__EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
 	REAL(ssize_t, __read_chk, (int, void *, size_t, size_t));
 	USE(fd);
+	MPT__INJECT_IO(MPT__CALL_READ, n);
 	return real___read_chk(fd, buf, n, buflen);
 }
 
@@ -1341,6 +1439,7 @@ MPT__EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t b
 {
 	REAL(ssize_t, __pread_chk, (int, void *, size_t, off_t, size_t));
 	USE(fd);
+	MPT__INJECT_IO(MPT__CALL_PREAD, n);
 	return real___pread_chk(fd, buf, n, off, buflen);
 }
 
@@ -1348,6 +1447,7 @@ MPT__EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size
 {
 	REAL(ssize_t, __pread64_chk, (int, void *, size_t, off64_t, size_t));
 	USE(fd);
+	MPT__INJECT_IO(MPT__CALL_PREAD, n);
 	return real___pread64_chk(fd, buf, n, off, buflen);
 }
 
@@ -1355,6 +1455,7 @@ MPT__EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int f
 {
 	REAL(ssize_t, __recv_chk, (int, void *, size_t, size_t, int));
 	USE(fd);
+	MPT__INJECT_IO(MPT__CALL_RECV, n);
 	return real___recv_chk(fd, buf, n, buflen, flags);
 }
 
@@ -1364,6 +1465,7 @@ MPT__EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, i
 	REAL(ssize_t, __recvfrom_chk, (int, void *, size_t, size_t, int, __SOCKADDR_ARG,
 				       socklen_t *));
 	USE(fd);
+	MPT__INJECT_IO(MPT__CALL_RECV, n);
 	return real___recvfrom_chk(fd, buf, n, buflen, flags, addr, len);
 }
 

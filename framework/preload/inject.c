@@ -27,7 +27,13 @@
 static const char *const call_name[MPT__CALL_COUNT] = {
 	"read", "write", "fork", "waitpid", "wait4", "pipe", "pipe2", "open",
 	"close", "connect", "accept", "pthread_mutex_lock", "sem_wait",
+	"readv", "writev", "pread", "pwrite", "send", "recv", "socket", "dup",
+	"dup2", "dup3", "wait", "wait3", "waitid", "pthread_mutex_trylock",
+	"pthread_mutex_timedlock", "sem_trywait", "sem_timedwait", "malloc",
+	"calloc", "realloc",
 };
+_Static_assert(MPT__CALL_REALLOC == 32 && MPT__CALL_COUNT == 33,
+	       "call_name[] follows enum mpt__call");
 
 /* Calls counted in this process since it started (or forked). */
 static uint64_t counts[MPT__CALL_COUNT];

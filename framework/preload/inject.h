@@ -13,12 +13,24 @@
 
 #include "shim.h"
 
-/* The calls the wrappers ask about; their rule names are in inject.c. */
+/* The calls the wrappers ask about; their rule names are in inject.c
+ * (call_name[]), and framework/plan/rules.c accepts exactly those. Some
+ * functions are counted as another call: sendto and sendmsg as send,
+ * recvfrom and recvmsg as recv, accept4 as accept, openat and creat as
+ * open, pread64 and pwrite64 as pread and pwrite,
+ * pthread_mutex_clocklock as pthread_mutex_timedlock and sem_clockwait as
+ * sem_timedwait. */
 enum mpt__call {
 	MPT__CALL_READ, MPT__CALL_WRITE, MPT__CALL_FORK, MPT__CALL_WAITPID,
 	MPT__CALL_WAIT4, MPT__CALL_PIPE, MPT__CALL_PIPE2, MPT__CALL_OPEN,
 	MPT__CALL_CLOSE, MPT__CALL_CONNECT, MPT__CALL_ACCEPT,
-	MPT__CALL_MUTEX_LOCK, MPT__CALL_SEM_WAIT, MPT__CALL_COUNT
+	MPT__CALL_MUTEX_LOCK, MPT__CALL_SEM_WAIT,
+	MPT__CALL_READV, MPT__CALL_WRITEV, MPT__CALL_PREAD, MPT__CALL_PWRITE,
+	MPT__CALL_SEND, MPT__CALL_RECV, MPT__CALL_SOCKET, MPT__CALL_DUP,
+	MPT__CALL_DUP2, MPT__CALL_DUP3, MPT__CALL_WAIT, MPT__CALL_WAIT3,
+	MPT__CALL_WAITID, MPT__CALL_MUTEX_TRYLOCK, MPT__CALL_MUTEX_TIMEDLOCK,
+	MPT__CALL_SEM_TRYWAIT, MPT__CALL_SEM_TIMEDWAIT, MPT__CALL_MALLOC,
+	MPT__CALL_CALLOC, MPT__CALL_REALLOC, MPT__CALL_COUNT
 };
 
 static inline int mpt__inject_on(void)
@@ -32,6 +44,11 @@ static inline int mpt__inject_on(void)
  * real call), or MPT__RULE_SHORT with the byte limit in *value.
  * Async-signal-safe; keeps errno. */
 int mpt__inject_call(enum mpt__call call, int64_t *value);
+
+/* Called when the shim becomes active in a process (threads.c): turns on
+ * the allocator's injection check when a rule names malloc, calloc or
+ * realloc, so that without one malloc pays nothing more. */
+void mpt__inject_alloc_setup(void);
 
 /* In a fork child: its calls are counted from 1 again. */
 void mpt__inject_fork_child(void);

@@ -441,6 +441,7 @@ MPT__EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 
 MPT__EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
+	MPT__INJECT_RET(MPT__CALL_MUTEX_TRYLOCK);
 	if (__builtin_expect(!shared_mutex(m), 1))
 		return CALL(pthread_mutex_trylock)(m);
 	return took_mutex(m, CALL(pthread_mutex_trylock)(m), SITE());
@@ -448,6 +449,7 @@ MPT__EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 
 MPT__EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
 {
+	MPT__INJECT_RET(MPT__CALL_MUTEX_TIMEDLOCK);
 	if (__builtin_expect(!shared_mutex(m), 1))
 		return CALL(pthread_mutex_timedlock)(m, t);
 	return took_mutex(m, CALL(pthread_mutex_timedlock)(m, t), SITE());
@@ -455,6 +457,7 @@ MPT__EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespe
 
 MPT__EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t c, const struct timespec *t)
 {
+	MPT__INJECT_RET(MPT__CALL_MUTEX_TIMEDLOCK); /* counted as timedlock */
 	if (__builtin_expect(!shared_mutex(m), 1))
 		return CALL(pthread_mutex_clocklock)(m, c, t);
 	return took_mutex(m, CALL(pthread_mutex_clocklock)(m, c, t), SITE());
@@ -600,6 +603,7 @@ MPT__EXPORT int sem_wait(sem_t *s)
 
 MPT__EXPORT int sem_trywait(sem_t *s)
 {
+	MPT__INJECT_FAIL(MPT__CALL_SEM_TRYWAIT, -1);
 	if (__builtin_expect(!shared_sem(s), 1))
 		return CALL(sem_trywait)(s);
 	return took_unit(s, CALL(sem_trywait)(s), SITE());
@@ -607,6 +611,7 @@ MPT__EXPORT int sem_trywait(sem_t *s)
 
 MPT__EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
 {
+	MPT__INJECT_FAIL(MPT__CALL_SEM_TIMEDWAIT, -1);
 	if (__builtin_expect(!shared_sem(s), 1))
 		return CALL(sem_timedwait)(s, t);
 	return took_unit(s, CALL(sem_timedwait)(s, t), SITE());
@@ -614,6 +619,7 @@ MPT__EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
 
 MPT__EXPORT int sem_clockwait(sem_t *s, clockid_t c, const struct timespec *t)
 {
+	MPT__INJECT_FAIL(MPT__CALL_SEM_TIMEDWAIT, -1); /* counted as timedwait */
 	if (__builtin_expect(!shared_sem(s), 1))
 		return CALL(sem_clockwait)(s, c, t);
 	return took_unit(s, CALL(sem_clockwait)(s, c, t), SITE());

@@ -305,12 +305,12 @@ MPT__EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 
 MPT__EXPORT pid_t wait(int *status)
 {
-	return wait4(-1, status, 0, NULL);
+	return wait_common(MPT__CALL_WAIT, -1, status, 0, NULL);
 }
 
 MPT__EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
 {
-	return wait4(-1, status, options, ru);
+	return wait_common(MPT__CALL_WAIT3, -1, status, options, ru);
 }
 
 MPT__EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
@@ -318,6 +318,7 @@ MPT__EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 	REAL(int, waitid, (idtype_t, id_t, siginfo_t *, int));
 	if (!mpt__shim_on())
 		return real_waitid(idtype, id, info, options);
+	MPT__INJECT_FAIL(MPT__CALL_WAITID, -1);
 	int r = real_waitid(idtype, id, info, options);
 	int e = errno;
 	if (r == 0 && info && info->si_pid > 0 && !(options & WNOWAIT) &&
@@ -348,6 +349,7 @@ static void at_exit_handler(int status, void *arg)
 void mpt__shim_register_exit(void)
 {
 	static pid_t registered_in;
+	mpt__inject_alloc_setup(); /* the shim has just become active here */
 	if (registered_in == getpid())
 		return;
 	/* Inherited across fork, so one registration covers the children. */

@@ -16,7 +16,18 @@
  * no dlsym, so no bootstrap recursion. Under Valgrind, memcheck replaces
  * these four with its own allocator (as it does libc's), so it sees every
  * block and the allocator half of this check steps aside there; the stdio
- * and exit half still works. */
+ * and exit half still works.
+ *
+ * The same wrappers serve fault injection (--inject=malloc:error=ENOMEM,
+ * and calloc, realloc): the flag they test is armed | alloc_rules, where
+ * alloc_rules is set once, when the shim becomes active in a process whose
+ * rules name one of the three. Only the calls of the program and of its
+ * other libraries are counted and can fail: not those made inside libc or
+ * the dynamic loader (the inner half of strdup, fopen, dlopen), nor the
+ * shim's and the runner's own (libmptest), so a fault never lands in the
+ * harness and the injection path, which allocates nothing, cannot recurse.
+ * Under Valgrind and ASan, whose allocators replace these wrappers, malloc
+ * rules do not fire. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +44,7 @@
 
 #include "../core/kinds.h"
 #include "../core/procid.h"
+#include "inject.h"
 #include "limits.h"
 #include "shim.h"
 
@@ -188,6 +200,9 @@ struct range {
 };
 static struct range runtime[4]; /* executable segments of libc and ld.so */
 static int nruntime;
+static struct range own[8];     /* ... and of libmptest and its preload copy */
+static int nown;
+static int alloc_rules;         /* a rule names malloc, calloc or realloc */
 
 static int in_runtime(uintptr_t a)
 {
@@ -197,18 +212,42 @@ static int in_runtime(uintptr_t a)
 	return 0;
 }
 
+static int in_own(uintptr_t a)
+{
+	for (int i = 0; i < nown; i++)
+		if (a >= own[i].lo && a < own[i].hi)
+			return 1;
+	return 0;
+}
+
+static int holds(const struct dl_phdr_info *info, uintptr_t a)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && a >= lo && a < lo + ph->p_memsz)
+			return 1;
+	}
+	return 0;
+}
+
 /* dl_iterate_phdr's callback, once at load: the object holding
- * __libc_malloc (arg) is libc; the one loaded at AT_BASE is ld.so. */
+ * __libc_malloc (arg) is libc; the one loaded at AT_BASE is ld.so. This
+ * object and any libmptest library are the harness's own. */
 static int note_runtime(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
 	uintptr_t libc_fn = (uintptr_t)arg, ldso = (uintptr_t)getauxval(AT_BASE);
-	int mine = ldso && info->dlpi_addr == ldso;
-	for (int i = 0; !mine && i < info->dlpi_phnum; i++) {
+	int harness = holds(info, (uintptr_t)note_runtime) ||
+		      (info->dlpi_name && strstr(info->dlpi_name, "libmptest"));
+	for (int i = 0; harness && i < info->dlpi_phnum && nown < 8; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-		mine = ph->p_type == PT_LOAD && libc_fn >= lo && libc_fn < lo + ph->p_memsz;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+			own[nown++] = (struct range){lo, lo + ph->p_memsz};
+		}
 	}
+	int mine = (ldso && info->dlpi_addr == ldso) || holds(info, libc_fn);
 	for (int i = 0; mine && i < info->dlpi_phnum && nruntime < 4; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
@@ -232,6 +271,34 @@ static __attribute__((unused)) void alloc_call(const char *call, uintptr_t site,
 /* The armed paths are out of line, so the common one is a load, a test,
  * the call to glibc and a test of its result. */
 #define COLD __attribute__((noinline, cold))
+
+void mpt__inject_alloc_setup(void)
+{
+	alloc_rules = 0;
+	if (!mpt__inject_on())
+		return;
+	const struct mpt__inject *in = &mpt__current->inject;
+	unsigned n = in->nrules < MPT__MAX_RULES ? in->nrules : MPT__MAX_RULES;
+	for (unsigned i = 0; i < n; i++) {
+		const char *name = in->rules[i].name;
+		if (in->rules[i].target == MPT__RULE_CALL &&
+		    (!strcmp(name, "malloc") || !strcmp(name, "calloc") ||
+		     !strcmp(name, "realloc")))
+			alloc_rules = 1;
+	}
+}
+
+/* Whether this allocation fails by a rule (errno is then ENOMEM). */
+static __attribute__((unused)) int alloc_fails(enum mpt__call call, uintptr_t site)
+{
+	int64_t v;
+	if (!alloc_rules || !mpt__inject_on() || in_runtime(site) || in_own(site))
+		return 0;
+	if (mpt__inject_call(call, &v) != MPT__RULE_ERROR)
+		return 0;
+	errno = (int)v;
+	return 1;
+}
 
 /* Under AddressSanitizer (the ASan build of mptest itself) the allocator
  * belongs to the sanitizer: wrapping it here would hand its blocks to
@@ -260,19 +327,28 @@ static inline size_t calloc_bytes(size_t n, size_t size)
 
 static COLD void *watched_malloc(size_t n, uintptr_t site)
 {
-	alloc_call("malloc", site, 0);
+	if (armed)
+		alloc_call("malloc", site, 0);
+	if (alloc_fails(MPT__CALL_MALLOC, site))
+		return NULL;
 	return checked(__libc_malloc(n), "malloc", n, site);
 }
 
 static COLD void *watched_calloc(size_t n, size_t size, uintptr_t site)
 {
-	alloc_call("calloc", site, 0);
+	if (armed)
+		alloc_call("calloc", site, 0);
+	if (alloc_fails(MPT__CALL_CALLOC, site))
+		return NULL;
 	return checked(__libc_calloc(n, size), "calloc", calloc_bytes(n, size), site);
 }
 
 static COLD void *watched_realloc(void *p, size_t n, uintptr_t site)
 {
-	alloc_call("realloc", site, 0);
+	if (armed)
+		alloc_call("realloc", site, 0);
+	if (alloc_fails(MPT__CALL_REALLOC, site))
+		return NULL;
 	return checked(__libc_realloc(p, n), "realloc", n, site);
 }
 
@@ -284,21 +360,21 @@ static COLD void watched_free(void *p, uintptr_t site)
 
 MPT__EXPORT void *malloc(size_t n)
 {
-	if (__builtin_expect(armed, 0))
+	if (__builtin_expect(armed | alloc_rules, 0))
 		return watched_malloc(n, SITE());
 	return checked(__libc_malloc(n), "malloc", n, SITE());
 }
 
 MPT__EXPORT void *calloc(size_t n, size_t size)
 {
-	if (__builtin_expect(armed, 0))
+	if (__builtin_expect(armed | alloc_rules, 0))
 		return watched_calloc(n, size, SITE());
 	return checked(__libc_calloc(n, size), "calloc", calloc_bytes(n, size), SITE());
 }
 
 MPT__EXPORT void *realloc(void *p, size_t n)
 {
-	if (__builtin_expect(armed, 0))
+	if (__builtin_expect(armed | alloc_rules, 0))
 		return watched_realloc(p, n, SITE());
 	return checked(__libc_realloc(p, n), "realloc", n, SITE());
 }

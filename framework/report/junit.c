@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
 /* The JUnit XML report: valid against the common (Jenkins/Ant) schema
- * whatever bytes a test printed. */
+ * whatever bytes a test printed. The faults --inject applied to a test are
+ * lines at the start of its <system-out> ("injected error=EINTR at read
+ * call 1 in p0 (pid 123)", as in the human report), before what it
+ * printed. */
 #include "report.h"
 
 #include <string.h>
@@ -59,11 +62,26 @@ int mpt__report_junit(FILE *f, void *arg)
 			}
 			fprintf(f, "</%s>\n", tag);
 		}
-		if (r->output && r->output_len) {
+		int has_output = r->output && r->output_len;
+		if (has_output || r->nfaults || r->faults_dropped) {
 			fputs("      <system-out>", f);
-			if (r->output_dropped)
+			for (size_t k = 0; k < r->nfaults; k++) {
+				const struct mpt__fault_entry *e = &r->faults[k];
+				fputs("injected ", f);
+				text(f, e->action);
+				fputs(" at ", f);
+				text(f, e->call);
+				fprintf(f, " call %llu in ", e->count);
+				text(f, e->process);
+				fprintf(f, " (pid %d)\n", (int)e->pid);
+			}
+			if (r->faults_dropped)
+				fprintf(f, "... and %zu more injected faults (the log was "
+					   "full)\n", r->faults_dropped);
+			if (has_output && r->output_dropped)
 				fprintf(f, "[%zu earlier bytes dropped]\n", r->output_dropped);
-			mpt__xml_text(f, r->output, r->output_len);
+			if (has_output)
+				mpt__xml_text(f, r->output, r->output_len);
 			fputs("</system-out>\n", f);
 		}
 		fputs("    </testcase>\n", f);

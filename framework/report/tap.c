@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 /* TAP 14 on stdout, one line per test as it finishes, with a YAML block
- * of findings for failures; Automake's tap-driver.sh reads it. */
+ * of findings for failures and of the faults --inject applied (for any
+ * test that had some); Automake's tap-driver.sh reads it, and passes the
+ * YAML lines to the log as they are. */
 #include "report.h"
 
 #include <string.h>
@@ -26,6 +28,25 @@ static void name(FILE *f, const char *s)
 		fputc(*s == '#' || *s == '\n' ? '_' : *s, f);
 }
 
+/* The applied faults, as a YAML sequence at two spaces. */
+static void faults(FILE *f, const struct mpt__result *r)
+{
+	if (r->nfaults)
+		fputs("  faults:\n", f);
+	for (size_t i = 0; i < r->nfaults; i++) {
+		const struct mpt__fault_entry *e = &r->faults[i];
+		fputs("    - process: ", f);
+		yaml_str(f, e->process, strlen(e->process));
+		fprintf(f, "\n      pid: %d\n      call: ", (int)e->pid);
+		yaml_str(f, e->call, strlen(e->call));
+		fprintf(f, "\n      count: %llu\n      action: ", e->count);
+		yaml_str(f, e->action, strlen(e->action));
+		fputc('\n', f);
+	}
+	if (r->faults_dropped)
+		fprintf(f, "  faults_dropped: %zu\n", r->faults_dropped);
+}
+
 void mpt__tap_result(FILE *f, size_t number, const struct mpt__result *r)
 {
 	switch (r->status) {
@@ -33,6 +54,11 @@ void mpt__tap_result(FILE *f, size_t number, const struct mpt__result *r)
 		fprintf(f, "ok %zu - ", number);
 		name(f, r->name);
 		fputc('\n', f);
+		if (r->nfaults || r->faults_dropped) {
+			fputs("  ---\n", f);
+			faults(f, r);
+			fputs("  ...\n", f);
+		}
 		break;
 	case MPT__SKIP:
 		fprintf(f, "ok %zu - ", number);
@@ -64,6 +90,7 @@ void mpt__tap_result(FILE *f, size_t number, const struct mpt__result *r)
 			yaml_str(f, x->message, strlen(x->message));
 			fputc('\n', f);
 		}
+		faults(f, r);
 		if (r->output && r->output_len) {
 			fputs("  output: ", f);
 			yaml_str(f, r->output, r->output_len);
