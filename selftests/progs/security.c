@@ -109,7 +109,11 @@ MPT_TEST(security, region_is_memfd)
 	while (fgets(line, sizeof line, maps)) {
 		if (strstr(line, "/memfd:mptest-region"))
 			memfd_maps++;
-		if (strstr(line, "/dev/shm/") || strstr(line, " /tmp/")) {
+		/* A shared mapping (perms "rw-s") of a file someone could
+		 * open by name. */
+		char perms[8] = "";
+		sscanf(line, "%*s %7s", perms);
+		if (perms[3] == 's' && (strstr(line, " /dev/shm/") || strstr(line, " /tmp/"))) {
 			printf("shared mapping with a name: %s", line);
 			named++;
 		}
