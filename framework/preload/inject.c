@@ -230,8 +230,8 @@ void mpt__inject_pipe(int wfd)
  * capacity is one page. Pipes made through pipe() and pipe2() in the test
  * were shrunk to that when they were made; a named FIFO is shrunk on its
  * first write here. A larger anonymous pipe was not made in the test (the
- * runner's output pipe, say) and is left alone, as are O_DIRECT (packet)
- * pipes, whose writes must not be cut in pieces.
+ * runner's output pipe, say) and is left alone. A write to an O_DIRECT
+ * (packet) pipe that would have to be cut in pieces goes through whole.
  *
  * What differs from a pipe of that size: the writer waits until the pipe is
  * empty, not until one byte was read (the kernel wakes poll only when the
@@ -275,25 +275,20 @@ static int pipefs_dev(dev_t *out)
 	return 0;
 }
 
-/* Whether writes to fd are held to the emulated capacity cap; *flags gets
- * its status flags. */
-static int emulated_pipe(int fd, int cap, long *flags)
+/* Whether writes to fd are held to the emulated capacity cap. Costs one
+ * system call on the usual path: F_GETPIPE_SZ fails on anything but a pipe
+ * or FIFO, and is the page size on a pipe shrunk for the emulation. */
+static int emulated_pipe(int fd, int cap)
 {
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))
-		return 0;
-	long fl = syscall(SYS_fcntl, fd, F_GETFL);
-	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY || (fl & O_DIRECT))
-		return 0;
 	long size = syscall(SYS_fcntl, fd, F_GETPIPE_SZ);
 	if (size > page_size()) {
+		struct stat st;
 		dev_t dev;
-		if (pipefs_dev(&dev) < 0 || st.st_dev == dev)
+		if (fstat(fd, &st) < 0 || pipefs_dev(&dev) < 0 || st.st_dev == dev)
 			return 0; /* an anonymous pipe not made in the test */
 		/* A named FIFO: fails with EBUSY while it holds more. */
 		size = syscall(SYS_fcntl, fd, F_SETPIPE_SZ, cap);
 	}
-	*flags = fl;
 	return size == page_size();
 }
 
@@ -367,7 +362,7 @@ int mpt__pipe_write(int fd, const struct iovec *iov, int iovcnt, int call,
 {
 	int cap = mpt__current->inject.pipe_capacity;
 	int e = errno;
-	long flags;
+	long flags = -1; /* read when a write is cut or waits */
 	if (iovcnt <= 0 || iovcnt > IOV_MAX)
 		return 0; /* the real call says what is wrong */
 	size_t total = 0;
@@ -376,7 +371,7 @@ int mpt__pipe_write(int fd, const struct iovec *iov, int iovcnt, int call,
 			return 0;
 		total += iov[i].iov_len;
 	}
-	if (total == 0 || !emulated_pipe(fd, cap, &flags)) {
+	if (total == 0 || !emulated_pipe(fd, cap)) {
 		errno = e;
 		return 0;
 	}
@@ -387,6 +382,14 @@ int mpt__pipe_write(int fd, const struct iovec *iov, int iovcnt, int call,
 		if (syscall(SYS_ioctl, fd, FIONREAD, &fill) < 0)
 			fill = 0;
 		size_t room = unlimited ? total - done : fill < cap ? (size_t)(cap - fill) : 0;
+		if (room < total - done && flags < 0) {
+			flags = syscall(SYS_fcntl, fd, F_GETFL);
+			/* A packet pipe's writes must not be cut in pieces. */
+			if (flags < 0 || ((flags & O_DIRECT) && done == 0)) {
+				errno = e;
+				return 0;
+			}
+		}
 		if (room > 0) {
 			struct iovec piece[16];
 			int n = slice(iov, iovcnt, done, room, piece);
