@@ -65,6 +65,9 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+/* MPT_PRELOAD for the runner, when not this build's. */
+static const char *preload_override;
+
 /* The environment the runner is started with: fixed entries, the
  * sanitizer and containment settings of this run, and extra ones. */
 static char **known_env(const char *env_out)
@@ -75,7 +78,8 @@ static char **known_env(const char *env_out)
 	env[n++] = "HOME=/nonexistent-home";
 	env[n++] = "LANG=C";
 	env[n++] = "SEC_USER_VAR=a value with spaces=and an equals sign";
-	env[n++] = opt("MPT_PRELOAD", getenv("MPT_PRELOAD") ? getenv("MPT_PRELOAD") : "");
+	env[n++] = opt("MPT_PRELOAD", preload_override ? preload_override
+				     : getenv("MPT_PRELOAD") ? getenv("MPT_PRELOAD") : "");
 	env[n++] = opt("SEC_PLAIN", bin("selftests/plain/security"));
 	env[n++] = opt("SEC_ENV_OUT", env_out ? env_out : "/nonexistent");
 	static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
@@ -156,6 +160,20 @@ static struct clean_run plain(const char *mode, const char *env_out, int keep_fd
 START_TEST(api_test_gets_no_harness_fd)
 {
 	struct clean_run r = api("security/no_stray_fds", NULL, -1);
+	EXPECT_PASS(r);
+	ck_assert_ptr_null(strstr(r.out, "stray descriptor"));
+	clean_free(&r);
+}
+END_TEST
+
+/* A test program that cannot find libmptest-preload.so passes no region
+ * descriptor on: nothing would read it (unless the library is installed
+ * where configure said, when it is found and passed as above). */
+START_TEST(no_preload_no_region_fd)
+{
+	preload_override = "/nonexistent/libmptest-preload.so";
+	struct clean_run r = api("security/no_stray_fds", NULL, -1);
+	preload_override = NULL;
 	EXPECT_PASS(r);
 	ck_assert_ptr_null(strstr(r.out, "stray descriptor"));
 	clean_free(&r);
@@ -427,6 +445,7 @@ int main(void)
 	TCase *t = tcase_create("hygiene");
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, api_test_gets_no_harness_fd);
+	tcase_add_test(t, no_preload_no_region_fd);
 	tcase_add_test(t, runner_fds_are_cloexec);
 	tcase_add_test(t, mpt_run_program_gets_no_harness_fd);
 	tcase_add_test(t, stray_fd_is_seen);
