@@ -163,8 +163,9 @@ static void leader_main(struct run *R, struct slot *s, int outw)
 	close(s->outfd);
 
 	/* Programs the test execs find the region through an inherited
-	 * descriptor (kept high, out of the way) and load the shim. */
-	int rfd = fcntl(s->regionfd, F_DUPFD, 900);
+	 * descriptor (kept high, out of the way) and load the shim; without
+	 * the shim to load, nothing would use it, and it is not passed on. */
+	int rfd = R->cfg->preload ? fcntl(s->regionfd, F_DUPFD, 900) : -1;
 	close(s->regionfd); /* the close-on-exec original */
 	for (char *const *e = R->cfg->extra_env; e && *e; e++)
 		putenv(*e);
