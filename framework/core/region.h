@@ -135,8 +135,9 @@ struct mpt__region {
 	 * starts; the shim's fork wrappers reserve a place in live_procs
 	 * before each fork and its wait wrappers give it back at each reap,
 	 * so it counts the test's processes not yet reaped, zombies included.
-	 * limit_hit is set once, by whoever records the resource-limit
-	 * finding; the runner then ends the test. */
+	 * limit_hit goes from 0 to 1 once, in the process that records the
+	 * resource-limit finding, and to 2 when the record is published; the
+	 * runner then ends the test. */
 	uint32_t max_procs;          /* 0: no limit */
 	atomic_int live_procs;
 	uint64_t max_memory;         /* bytes per process (RLIMIT_AS), 0: none */

@@ -18,7 +18,8 @@
  * first allocation that fails under it.
  *
  * The first limit a test reaches is its resource-limit finding (limit_hit
- * in the region makes it one); the runner then ends the test. */
+ * in the region makes it one); once the record is published, the runner
+ * ends the test. */
 #define _GNU_SOURCE
 #include "limits.h"
 
@@ -146,7 +147,8 @@ static int count_tree(pid_t leader, int max)
 static void refused(const char *call, uintptr_t site, unsigned max)
 {
 	struct mpt__region *g = mpt__current;
-	if (atomic_exchange(&g->limit_hit, 1))
+	unsigned none = 0;
+	if (!atomic_compare_exchange_strong(&g->limit_hit, &none, 1))
 		return; /* the test's finding is made already */
 	int e = errno;
 	char msg[512], forked[64] = "", where[160] = "", detail[768];
@@ -165,6 +167,7 @@ static void refused(const char *call, uintptr_t site, unsigned max)
 		 "processes, raise --max-procs (0 or unlimited: no limit).",
 		 where[0] ? "Called from " : "", where, where[0] ? ". " : "");
 	mpt__shim_finding(MPT__K_RESOURCE_LIMIT, msg, detail);
+	atomic_store(&g->limit_hit, 2); /* published: the runner may end the test */
 	errno = e;
 }
 
@@ -233,7 +236,9 @@ void mpt__limit_alloc_failed(const char *call, size_t n, uintptr_t site)
 		return;
 	struct mpt__region *g = mpt__current;
 	/* A request no allocator could meet fails with or without a limit. */
-	if (!g->max_memory || n > PTRDIFF_MAX || atomic_exchange(&g->limit_hit, 1))
+	unsigned none = 0;
+	if (!g->max_memory || n > PTRDIFF_MAX ||
+	    !atomic_compare_exchange_strong(&g->limit_hit, &none, 1))
 		return;
 	int e = errno;
 	char lim[32], msg[512], where[160] = "", detail[768];
@@ -248,5 +253,6 @@ void mpt__limit_alloc_failed(const char *call, size_t n, uintptr_t site)
 		 "raise --max-memory.",
 		 where[0] ? "Called from " : "", where, where[0] ? ". " : "");
 	mpt__shim_finding(MPT__K_RESOURCE_LIMIT, msg, detail);
+	atomic_store(&g->limit_hit, 2);
 	errno = e;
 }

@@ -364,7 +364,7 @@ static int limit_allowed(const struct run *R, const struct slot *s)
  * consequences (children left behind, the leader's status). */
 static int limit_ended(const struct run *R, const struct slot *s)
 {
-	return !limit_allowed(R, s) && (s->limited || atomic_load(&s->region->limit_hit));
+	return !limit_allowed(R, s) && (s->limited || atomic_load(&s->region->limit_hit) == 2);
 }
 
 /* A limit the runner found itself (the shim's findings are in the
@@ -406,7 +406,8 @@ static int check_limits(struct run *R, struct slot *s, int n)
 	if (limit_allowed(R, s))
 		return 0;
 	unsigned max = R->cfg->max_procs;
-	if (!atomic_load(&s->region->limit_hit)) {
+	/* 2: the shim's finding is published (1: being written). */
+	if (atomic_load(&s->region->limit_hit) != 2) {
 		if (max && (unsigned)n > max + procs_margin(max))
 			runner_limit(s, mpt__xasprintf(
 				"the test had %s%d live processes, past --max-procs=%u (and the "
@@ -565,6 +566,10 @@ static void verdict(struct run *R, struct slot *s, struct mpt__result *r)
 	} else if (limit_ended(R, s)) {
 		/* The leader's status (killed, or a failure exit after a
 		 * refused fork) follows from the limit. */
+		if (!s->limit_message && !has_kind_from(r, MPT__K_RESOURCE_LIMIT, 0))
+			s->limit_message = mpt__xstrdup(
+				"the test reached --max-procs or --max-memory; the record of "
+				"which did not fit in the session region");
 		if (s->limit_message)
 			mpt__result_add(r, MPT__K_RESOURCE_LIMIT, s->leader, "p0",
 					s->limit_message,
@@ -622,7 +627,7 @@ static void finish(struct run *R, struct slot *s)
 	r->duration_ms = (double)(s->end - s->start) / 1e6;
 	add_region_records(r, s->region);
 	mpt__plan_collect(r, s->region);
-	if (!s->limited && !atomic_load(&s->region->limit_hit) && !limit_allowed(R, s))
+	if (!s->limited && atomic_load(&s->region->limit_hit) != 2 && !limit_allowed(R, s))
 		cgroup_limits(R, s);
 	add_leaked(R, s, r);
 	if (R->cfg->after_test)
