@@ -294,12 +294,16 @@ static int emulated_pipe(int fd, int cap)
 
 /* Whether every caught signal restarts interrupted calls (SA_RESTART).
  * Which signal ended the wait is not known here; a real pipe write is
- * restarted only when that one's handler has SA_RESTART. */
+ * restarted only when that one's handler has SA_RESTART. Handlers of the
+ * signals a fault raises (crash handlers, the sanitizers') do not count:
+ * those signals come from the faulting thread itself, not into a wait. */
 static int handlers_restart(void)
 {
 	for (int s = 1; s < NSIG; s++) {
 		struct sigaction sa;
-		if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &sa) < 0)
+		if (s == SIGKILL || s == SIGSTOP || s == SIGSEGV || s == SIGBUS ||
+		    s == SIGFPE || s == SIGILL || s == SIGTRAP || s == SIGSYS ||
+		    sigaction(s, NULL, &sa) < 0)
 			continue;
 		if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN &&
 		    !(sa.sa_flags & SA_RESTART))
