@@ -234,6 +234,16 @@ START_TEST(pipe_capacity)
 	passes(t, st, "join-drain");
 	t = run_plain(cap, "join-drain", "6000", &st);
 	fails_with(t, st, "deadlock");
+	json_object *f = expect_only(t, "join-drain 6000", "deadlock", "p0");
+	contains(json_str(f, "message"), "waits in waitpid() for p0.1, which waits in "
+					 "write() on a full pipe only p0 reads");
+	const char *detail = json_str(f, "detail");
+	contains(detail, "(join-before-drain)");
+	contains(detail, "write(fd ");
+	contains(detail, "pipe:[");
+	contains(detail, "6000 bytes)");
+	contains(detail, "the pipe holds 4096 of 4096 bytes: it is full");
+	contains(detail, "its read end is held only by p0 (fd ");
 	t = run_plain(cap, "join-drain-fixed", "6000", &st);
 	passes(t, st, "join-drain-fixed");
 }
