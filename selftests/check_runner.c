@@ -763,6 +763,31 @@ START_TEST(max_memory_mpt_run)
 }
 END_TEST
 
+/* --allow=resource-limit: the limit still refuses the 50th process, but
+ * the test is neither failed for it nor ended; its 49 sleeping children
+ * are then leaks like any others. */
+START_TEST(max_procs_allowed)
+{
+	char *json = path_in(scratch(), "limits-allowed.json");
+	char *argv[] = {prog("limits"), "--max-procs=50", "--allow=resource-limit",
+			opt("--json", json), "--filter=limits/fork_2000*", NULL};
+	struct run_result r = run_cmd(argv, NULL, 120);
+	ck_assert_msg(r.status == 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	json_object *rep = json_load(json);
+	ck_assert_ptr_nonnull(rep);
+	json_object *t = json_test(rep, "limits/fork_2000_sleepers"), *fs;
+	ck_assert_int_eq(json_count_kind(t, "resource-limit"), 0);
+	ck_assert_int_eq(json_count_kind(t, "leaked-process"), 49);
+	ck_assert(json_object_object_get_ex(t, "findings", &fs));
+	for (size_t i = 0; i < json_object_array_length(fs); i++) {
+		int pid = (int)json_int(json_object_array_get_idx(fs, i), "pid");
+		ck_assert_msg(!survivor(pid), "leaked child %d survived: %s", pid, proc_stat(pid));
+	}
+	json_object_put(rep);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(limits_bad_values_exit_2)
 {
 	char *v = prog("limits"), *m = mpt_run();
@@ -812,6 +837,7 @@ static Suite *suite(void)
 	tcase_add_test(t, max_procs_default_stops_2000);
 	tcase_add_test(t, max_procs_mpt_run);
 	tcase_add_test(t, max_memory_mpt_run);
+	tcase_add_test(t, max_procs_allowed);
 	tcase_add_test(t, limits_bad_values_exit_2);
 	suite_add_tcase(s, t);
 	return s;
