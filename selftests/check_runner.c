@@ -651,6 +651,8 @@ static void max_procs_small(const char *containment)
 				     "fork_2000_sleepers", "resource-limit", "p0");
 	ASSERT_CONTAINS(json_str(f, "message"), "fork() refused: the test reached "
 			"--max-procs=50 live processes (p0 forked 49 children)");
+	ASSERT_CONTAINS(json_str(f, "detail"),
+			"Called from mpt__fn_limits__fork_2000_sleepers (limits.c:");
 	ck_assert_int_eq(none_survive(pids), 49);
 	expect_clean(json_test(rep, "limits/fork_and_reap_300"), "fork_and_reap_300");
 	expect_clean(json_test(rep, "limits/ignored_sigchld_300"), "ignored_sigchld_300");
@@ -659,6 +661,9 @@ static void max_procs_small(const char *containment)
 				"resource-limit", "p0");
 		ASSERT_CONTAINS(json_str(f, "message"),
 				"malloc(1048576) failed: the process reached --max-memory=64M");
+		/* Symbolized in the headroom the hard limit leaves. */
+		ASSERT_CONTAINS(json_str(f, "detail"),
+				"Called from mpt__fn_limits__malloc_until_null (limits.c:");
 		expect_clean(json_test(rep, "limits/malloc_10mb"), "malloc_10mb");
 		ASSERT_CONTAINS(r.out, "3 passed, 2 failed");
 	} else {

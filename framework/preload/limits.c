@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -245,8 +246,20 @@ void mpt__limit_alloc_failed(const char *call, size_t n, uintptr_t site)
 	size_text(g->max_memory, lim, sizeof lim);
 	snprintf(msg, sizeof msg, "%s(%zu) failed: the process reached --max-memory=%s",
 		 call, n, lim);
+	/* Symbolizing needs memory the process no longer has: the runner
+	 * left room between the soft limit and the hard one for this. */
+	struct rlimit rl;
+	int raised = 0;
+	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rlim_t soft = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		raised = setrlimit(RLIMIT_AS, &rl) == 0;
+		rl.rlim_cur = soft;
+	}
 	if (site)
 		mpt__site_text(site, where, sizeof where);
+	if (raised)
+		setrlimit(RLIMIT_AS, &rl);
 	snprintf(detail, sizeof detail,
 		 "%s%s%s--max-memory bounds the address space of each process of the test "
 		 "(RLIMIT_AS). Free what the test no longer needs; if it needs that much, "

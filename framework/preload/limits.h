@@ -18,7 +18,7 @@ int mpt__limit_fork_begin(const char *call, uintptr_t site);
 void mpt__limit_fork_end(int made);
 /* A process of the test was reaped by a wait wrapper: its place is free. */
 void mpt__limit_reaped(void);
-/* An allocation of n bytes failed (call: "malloc", "mmap", ...): with
+/* An allocation of n bytes failed (call: "malloc", "calloc", ...): with
  * --max-memory set, the test's resource-limit finding. Keeps errno. */
 void mpt__limit_alloc_failed(const char *call, size_t n, uintptr_t site);
 

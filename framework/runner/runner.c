@@ -125,16 +125,22 @@ static void leader_error(const char *what, int err)
 /* --max-memory, as the leader's last step before the test: every process
  * of the test inherits the limit. Not under a tool (Valgrind), whose own
  * reservations exceed any small limit; memory.max, where the lane has
- * that controller, still applies there. */
+ * that controller, still applies there. The hard limit leaves the shim
+ * room to symbolize the call site of the allocation that failed
+ * (framework/preload/limits.c). */
+#define MEMORY_HEADROOM (32ULL << 20)
 static void memory_limit(struct run *R)
 {
 	if (!R->cfg->max_memory || R->cfg->wrap)
 		return;
-	struct rlimit old, lim;
-	rlim_t v = (rlim_t)R->cfg->max_memory;
-	if (getrlimit(RLIMIT_AS, &old) == 0 && old.rlim_max != RLIM_INFINITY && old.rlim_max < v)
-		v = old.rlim_max;
-	lim.rlim_cur = lim.rlim_max = v;
+	struct rlimit old, lim = {(rlim_t)R->cfg->max_memory,
+				  (rlim_t)(R->cfg->max_memory + MEMORY_HEADROOM)};
+	if (getrlimit(RLIMIT_AS, &old) == 0 && old.rlim_max != RLIM_INFINITY) {
+		if (lim.rlim_max > old.rlim_max)
+			lim.rlim_max = old.rlim_max;
+		if (lim.rlim_cur > old.rlim_max)
+			lim.rlim_cur = old.rlim_max;
+	}
 	if (setrlimit(RLIMIT_AS, &lim) < 0)
 		leader_error("cannot set --max-memory (setrlimit RLIMIT_AS)", errno);
 }
