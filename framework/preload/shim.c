@@ -41,9 +41,26 @@ __attribute__((constructor)) static void preload_init(void)
 /* In libmptest: active in a test leader and its forks, unless the preload
  * library is loaded too. Called by the runner in each new leader. */
 void mpt__shim_enable(void);
+
+/* Whether the preload library is loaded is known when this library's
+ * constructors run (LD_PRELOAD objects are loaded first), so it is asked
+ * once, in the runner. A failed dlsym walks every object's symbol table:
+ * asked in each new leader, it cost page faults in every test on pages the
+ * fork had just shared. */
+static void *preload_ids;
+static int preload_looked_up;
+
+__attribute__((constructor)) static void shim_lookup_preload(void)
+{
+	preload_ids = dlsym(RTLD_DEFAULT, "mpt__preload_procid");
+	preload_looked_up = 1;
+}
+
 void mpt__shim_enable(void)
 {
-	void *ids = dlsym(RTLD_DEFAULT, "mpt__preload_procid");
+	if (!preload_looked_up)
+		shim_lookup_preload();
+	void *ids = preload_ids;
 	mpt__shim_active = ids == NULL;
 	if (mpt__shim_active)
 		mpt__shim_register_exit();
@@ -52,8 +69,33 @@ void mpt__shim_enable(void)
 }
 #endif
 
+#ifndef MPT_PRELOAD
+/* Functions every test leader calls through the wrappers (its output
+ * redirection, its cgroup entry, its end) or that most tests use, looked
+ * up once in the runner. A wrapper resolves its function at its first
+ * call in a process, so a lookup made in a leader was made again in every
+ * leader: a dozen page faults per test, on pages the fork had just shared
+ * (bench/README.md, "What was found"). */
+static const char *const early_names[] = {
+	"write", "dup2", "_exit", "exit", "read", "close", "fork", "waitpid",
+	"wait4", "pipe", "pipe2", "fflush",
+};
+static void *early[sizeof early_names / sizeof early_names[0]];
+
+__attribute__((constructor)) static void shim_lookup_early(void)
+{
+	for (size_t i = 0; i < sizeof early / sizeof early[0]; i++)
+		early[i] = dlsym(RTLD_NEXT, early_names[i]);
+}
+#endif
+
 void *mpt__real(const char *name)
 {
+#ifndef MPT_PRELOAD
+	for (size_t i = 0; i < sizeof early / sizeof early[0]; i++)
+		if (early[i] && strcmp(name, early_names[i]) == 0)
+			return early[i];
+#endif
 	void *p = dlsym(RTLD_NEXT, name);
 	if (!p) {
 		static const char msg[] = "mptest shim: a libc function is missing\n";
