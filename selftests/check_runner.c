@@ -665,7 +665,11 @@ static void max_procs_small(const char *containment)
 		ASSERT_CONTAINS(json_str(f, "detail"),
 				"Called from mpt__fn_limits__malloc_until_null (limits.c:");
 		expect_clean(json_test(rep, "limits/malloc_10mb"), "malloc_10mb");
-		ASSERT_CONTAINS(r.out, "3 passed, 2 failed");
+		f = expect_only(json_test(rep, "limits/mmap_until_failed"), "mmap_until_failed",
+				"resource-limit", "p0");
+		ASSERT_CONTAINS(json_str(f, "message"),
+				"mmap(1048576) failed: the process reached --max-memory=64M");
+		ASSERT_CONTAINS(r.out, "3 passed, 3 failed");
 	} else {
 		ASSERT_CONTAINS(r.out, "2 passed, 1 failed");
 	}

@@ -47,6 +47,7 @@
 #include "../core/procid.h"
 #include "../inspect/symbolize.h"
 #include "inject.h"
+#include "limits.h"
 #include "shim.h"
 
 #define REAL(ret, name, args)                                 \
@@ -1368,12 +1369,22 @@ MPT__EXPORT DIR *fdopendir(int fd)
 	return real_fdopendir(fd);
 }
 
+/* A mapping refused for want of address space: under --max-memory, the
+ * test's resource-limit finding, as for a failed malloc (limits.c). */
+static void *mapped(void *p, size_t len, uintptr_t site)
+{
+	if (__builtin_expect(p == MAP_FAILED, 0) && errno == ENOMEM && mpt__shim_on())
+		mpt__limit_alloc_failed("mmap", len, site);
+	return p;
+}
+
 MPT__EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	REAL(void *, mmap, (void *, size_t, int, int, int, off_t));
 	if (fd >= 0)
 		USE(fd);
-	return real_mmap(addr, len, prot, flags, fd, off);
+	return mapped(real_mmap(addr, len, prot, flags, fd, off), len,
+		      (uintptr_t)__builtin_return_address(0));
 }
 
 MPT__EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
@@ -1381,7 +1392,8 @@ MPT__EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, of
 	REAL(void *, mmap64, (void *, size_t, int, int, int, off64_t));
 	if (fd >= 0)
 		USE(fd);
-	return real_mmap64(addr, len, prot, flags, fd, off);
+	return mapped(real_mmap64(addr, len, prot, flags, fd, off), len,
+		      (uintptr_t)__builtin_return_address(0));
 }
 
 MPT__EXPORT ssize_t splice(int in, loff_t *in_off, int out, loff_t *out_off, size_t n,

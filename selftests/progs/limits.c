@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -89,6 +90,24 @@ MPT_TEST(limits, malloc_until_null)
 	printf("allocated %d MB\n", n);
 	while (n > 0)
 		free(chunk[--n]);
+}
+
+/* The same through mmap(), which the allocator wrappers never see. */
+MPT_TEST(limits, mmap_until_failed)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY)
+		MPT_SKIP("needs --max-memory: without a limit it would take all the memory there is");
+	int n = 0;
+	while (n < 1 << 14) {
+		void *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			break;
+		memset(p, 1, 1 << 20);
+		n++;
+	}
+	printf("mapped %d MB\n", n);
 }
 
 /* The correct twin: 10 MB, well within --max-memory=64M. */
