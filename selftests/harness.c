@@ -176,6 +176,13 @@ struct run_result run_cmd(char *const argv[], char *const env[], int limit_s)
 		dup2(fileno(e), 2);
 		int devnull = open("/dev/null", O_RDONLY);
 		dup2(devnull, 0);
+		/* Only 0, 1 and 2 reach the program. */
+		if (devnull > 2)
+			close(devnull);
+		if (fileno(o) > 2)
+			close(fileno(o));
+		if (fileno(e) > 2)
+			close(fileno(e));
 		for (int i = 0; env && env[i]; i++)
 			putenv(env[i]);
 		execvp(argv[0], argv);

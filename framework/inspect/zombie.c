@@ -51,7 +51,7 @@ static int stat_of(pid_t pid, char *state, int *exit_code, unsigned long *flags)
 }
 
 int mpt__zombie_check(struct mpt__region *r, pid_t parent, const char *when,
-		      mpt__finding_fn *emit)
+		      pid_t except, mpt__finding_fn *emit)
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)parent, (int)parent);
@@ -67,6 +67,8 @@ int mpt__zombie_check(struct mpt__region *r, pid_t parent, const char *when,
 		p = end;
 		while (*p == ' ')
 			p++;
+		if (except && child == except)
+			continue;
 		char state;
 		int code;
 		unsigned long flags;

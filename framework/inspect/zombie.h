@@ -16,8 +16,9 @@ typedef void mpt__finding_fn(int kind, pid_t pid, const char *id,
  * of the test"), and names where each was forked (symbolized in the live
  * parent). Reads /proc with open/read; only a zombie found costs an allocation (the
  * symbolizer). Returns how
- * many were found. */
+ * many were found. A child numbered except (0: none) is left out: a parent
+ * that exits right after starting it did not live on past its exit. */
 int mpt__zombie_check(struct mpt__region *r, pid_t parent, const char *when,
-		      mpt__finding_fn *emit);
+		      pid_t except, mpt__finding_fn *emit);
 
 #endif

@@ -305,10 +305,10 @@ int mpt_guard_end(char *text, size_t size)
 	int n = descendants(pids, MAX_PIDS);
 	settle(pids, n);
 	/* Zombies first, while their parents are alive to blame. */
-	mpt__zombie_check(mpt__current, G.self, "at the end of the test", found_zombie);
+	mpt__zombie_check(mpt__current, G.self, "at the end of the test", 0, found_zombie);
 	for (int i = 0; i < n; i++)
 		if (state_of(pids[i]) != 'Z')
-			mpt__zombie_check(mpt__current, pids[i], "at the end of the test",
+			mpt__zombie_check(mpt__current, pids[i], "at the end of the test", 0,
 					  found_zombie);
 	if (mpt__current) {
 		mpt__fd_end_of_test(mpt__current, pids, n, found);

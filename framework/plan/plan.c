@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "plan.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@ static unsigned long long pipe_max_size(void)
 	unsigned long long n;
 	if (mpt__read_file("/proc/sys/fs/pipe-max-size", buf, sizeof buf) > 0) {
 		buf[strcspn(buf, "\n")] = 0;
-		if (mpt__parse_uint(buf, 4096, 1ULL << 31, &n) == 0)
+		if (mpt__parse_uint(buf, 4096, INT_MAX, &n) == 0) /* stored in an int */
 			return n;
 	}
 	return 1u << 20;

@@ -50,10 +50,13 @@
 #include "limits.h"
 #include "shim.h"
 
-#define REAL(ret, name, args)                                 \
+#define REAL_UNCOUNTED(ret, name, args)                       \
 	static ret(*real_##name) args;                        \
 	if (!real_##name)                                     \
 		real_##name = (ret(*) args)mpt__real(#name)
+#define REAL(ret, name, args)                                 \
+	REAL_UNCOUNTED(ret, name, args);                      \
+	mpt__count_call()
 
 /* ---- the per-process table ------------------------------------------------ */
 

@@ -22,10 +22,13 @@
 #include "limits.h"
 #include "shim.h"
 
-#define REAL(ret, name, args)                                 \
+#define REAL_UNCOUNTED(ret, name, args)                       \
 	static ret(*real_##name) args;                        \
 	if (!real_##name)                                     \
 		real_##name = (ret(*) args)mpt__real(#name)
+#define REAL(ret, name, args)                                 \
+	REAL_UNCOUNTED(ret, name, args);                      \
+	mpt__count_call()
 
 /* ---- fork ---------------------------------------------------------------- */
 
@@ -43,6 +46,7 @@ MPT__EXPORT pid_t fork(void)
 	pid_t p = real_fork();
 	int e = errno;
 	if (p == 0) {
+		mpt__last_child = 0;
 		mpt__inject_fork_child();
 		mpt__stdio_fork_child();
 		mpt__threads_fork_child();
@@ -50,6 +54,8 @@ MPT__EXPORT pid_t fork(void)
 		mpt__limit_fork_end(p > 0);
 		mpt__procid_forked(p);
 		mpt__stdio_fork_parent();
+		if (p > 0)
+			mpt__note_child(p);
 	}
 	mpt__fork_site = 0;
 	errno = e;
@@ -166,8 +172,10 @@ static int spawn_common(int use_path, pid_t *pid, const char *path,
 	int r = (use_path ? real_posix_spawnp : real_posix_spawn)(&child, path, fa, attr, argv,
 								  watched_env(envp));
 	mpt__limit_fork_end(r == 0);
-	if (r == 0)
+	if (r == 0) {
 		mpt__procid_spawned(child, site);
+		mpt__note_child(child);
+	}
 	if (pid)
 		*pid = child;
 	return r;
@@ -341,8 +349,9 @@ static void at_exit_handler(int status, void *arg)
 {
 	(void)arg;
 	if (mpt__shim_on()) {
+		unsigned long calls = __atomic_load_n(&mpt__calls, __ATOMIC_RELAXED);
 		mpt__stdio_at_exit(1);
-		mpt__shim_at_exit(status);
+		mpt__shim_at_exit(status, calls);
 	}
 }
 
@@ -359,10 +368,11 @@ void mpt__shim_register_exit(void)
 
 MPT__EXPORT void _exit(int code)
 {
-	REAL(void, _exit, (int));
+	REAL_UNCOUNTED(void, _exit, (int));
 	if (mpt__shim_on()) {
+		unsigned long calls = __atomic_load_n(&mpt__calls, __ATOMIC_RELAXED);
 		mpt__stdio_at_exit(0);
-		mpt__shim_at_exit(code);
+		mpt__shim_at_exit(code, calls);
 	}
 	real__exit(code);
 	__builtin_unreachable();

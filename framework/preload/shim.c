@@ -11,6 +11,7 @@
 
 #include "../core/kinds.h"
 #include "../core/procid.h"
+#include "../core/util.h"
 #include "../inspect/symbolize.h"
 
 int mpt__shim_active;
@@ -142,7 +143,29 @@ void mpt__site_text(uintptr_t addr, char *buf, size_t size)
 	mpt__symbolize(getpid(), addr, buf, size);
 }
 
-void mpt__shim_at_exit(int code)
+unsigned long mpt__calls;
+pid_t mpt__last_child;
+unsigned long mpt__last_child_calls;
+int64_t mpt__last_child_ns;
+
+void mpt__note_child(pid_t child)
+{
+	mpt__last_child = child;
+	mpt__last_child_calls = __atomic_load_n(&mpt__calls, __ATOMIC_RELAXED);
+	mpt__last_child_ns = mpt__now_ns();
+}
+
+/* The child a parent started just before it exited, with no call of ours in
+ * between and within 20 ms: fork(); _exit() (a daemon's double fork). */
+static pid_t just_started(unsigned long calls)
+{
+	if (!mpt__last_child || calls != mpt__last_child_calls ||
+	    mpt__now_ns() - mpt__last_child_ns > 20000000)
+		return 0;
+	return mpt__last_child;
+}
+
+void mpt__shim_at_exit(int code, unsigned long calls)
 {
 	struct mpt__proc *self = mpt__procid_self();
 	if (self) {
@@ -151,8 +174,11 @@ void mpt__shim_at_exit(int code)
 	}
 	/* A process that never started a child has none to leave behind. */
 	if (!self || atomic_load(&self->nforks) > 0)
+		/* fork(); _exit(): the double fork of a daemon. A child that
+		 * is already gone by then was a zombie only while its parent
+		 * was on its way out. */
 		mpt__zombie_check(mpt__current, getpid(), "when the parent exited",
-			  mpt__shim_finding_for);
+				  just_started(calls), mpt__shim_finding_for);
 	mpt__fd_at_exit();
 	mpt__lock_at_exit();
 }

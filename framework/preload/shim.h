@@ -30,6 +30,23 @@ static inline int mpt__shim_on(void)
 	return __builtin_expect(mpt__shim_active && mpt__current != 0, 0);
 }
 
+/* Calls of the process and descriptor wrappers so far in this process: a
+ * parent that made none between starting a child and exiting did not live
+ * on past it (see mpt__shim_at_exit). Bumped without a locked instruction:
+ * a count lost to a race between threads only has to differ from before. */
+extern unsigned long mpt__calls;
+static inline void mpt__count_call(void)
+{
+	__atomic_store_n(&mpt__calls, __atomic_load_n(&mpt__calls, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+}
+/* The child the last fork or posix_spawn of this process started, and
+ * mpt__calls and the monotonic clock (ns) right after it. */
+extern pid_t mpt__last_child;
+extern unsigned long mpt__last_child_calls;
+extern int64_t mpt__last_child_ns;
+void mpt__note_child(pid_t child);
+
 /* The next definition of a libc function (dlsym RTLD_NEXT), cached by the
  * caller: static T (*real)(...); if (!real) real = mpt__real("name"); */
 void *mpt__real(const char *name);
@@ -49,7 +66,7 @@ void mpt__site_text(uintptr_t addr, char *buf, size_t size);
 
 /* Per-process checks run when a process of the test exits through exit()
  * or _exit() (the shim's own, or the leader's end of body). */
-void mpt__shim_at_exit(int code);
+void mpt__shim_at_exit(int code, unsigned long calls);
 
 /* For mpt_assert_fds_unchanged(): the descriptors this process opened
  * since the shim started in it and still holds (harness ones excluded),

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,6 +71,36 @@ static int daemonize(void)
 	usleep(20000);
 	return 0;
 }
+/* The daemon's double fork where the grandchild is gone before the middle
+ * process exits: it waits (through raw system calls, which the shim does
+ * not see) until the grandchild is a zombie, then exits at once. It never
+ * lived on past that exit, so no zombie. */
+static int daemon_race(void)
+{
+	pid_t mid = fork();
+	if (mid == 0) {
+		setsid();
+		pid_t g = fork();
+		if (g == 0)
+			_exit(0);
+		char path[64], buf[256];
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)g);
+		for (int i = 0; i < 1000000; i++) {
+			long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+			long n = fd < 0 ? -1 : syscall(SYS_read, fd, buf, sizeof buf - 1);
+			if (fd >= 0)
+				syscall(SYS_close, fd);
+			buf[n > 0 ? n : 0] = 0;
+			char *rp = strrchr(buf, ')');
+			if (rp && rp[1] && rp[2] == 'Z')
+				break;
+		}
+		_exit(0);
+	}
+	waitpid(mid, NULL, 0);
+	usleep(20000);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -82,6 +114,7 @@ int main(int argc, char **argv)
 	if (!strcmp(c, "exit-status")) return 3;
 	if (!strcmp(c, "exit-status-fixed")) return 0;
 	if (!strcmp(c, "daemon")) return daemonize();
-	fprintf(stderr, "usage: proc zombie|leak|crash|exit-status[-fixed]|daemon\n");
+	if (!strcmp(c, "daemon-race")) return daemon_race();
+	fprintf(stderr, "usage: proc zombie|leak|crash|exit-status[-fixed]|daemon|daemon-race\n");
 	return 2;
 }
