@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# overhead.sh — per-test overhead of mptest, against Check and a bare fork loop.
+# overhead.sh — per-test overhead of mptest, against Check, Criterion and a
+# bare fork loop.
 #
 #   bash bench/overhead.sh [WORKDIR]
 #
 # Builds the contenders with gen-tests.sh into WORKDIR (default: a temporary
 # directory under /tmp, removed at the end unless KEEP=1), runs each once as
-# a warm-up and sanity check, then ROUNDS rounds of all four, interleaved
+# a warm-up and sanity check, then ROUNDS rounds of all of them, interleaved
 # (each round starts one contender later than the previous one, so no
 # contender always runs first or right after the same neighbour).  Prints a
 # markdown table and writes it, with the machine's description, to
@@ -19,6 +20,9 @@
 #              this script)
 #   KEEP       1: keep WORKDIR
 #   MPT_LABEL  free text for the report: where the library came from
+#   PIN_CPU    the CPU of the pinned runs (default 0; none: no pinned runs)
+#   SUMMARY    a file to append "overhead ID MEDIAN_S MIN_S CPU_S TESTS" lines
+#              to (bench/run-all.sh builds its table from them)
 # Run by hand; not part of `make check`.
 set -euo pipefail
 
@@ -54,7 +58,7 @@ built=$(bash "$here/gen-tests.sh" "$work" | tail -n 1)
 work=$built
 timer=$work/timer
 
-ids=(mptest mptest-j2 check floor)
+ids=(mptest mptest-j2 check)
 declare -A label cmd
 label[mptest]="mptest \`--quiet\`"
 label[mptest-j2]="mptest \`--quiet -j 2\`"
@@ -64,6 +68,39 @@ cmd[mptest]="$work/mptest-bench --quiet"
 cmd[mptest-j2]="$work/mptest-bench --quiet -j 2"
 cmd[check]="$work/check-bench"
 cmd[floor]="$work/floor-bench $N"
+# Criterion runs each test in a process of its own too; -j1 is the
+# comparison with mptest's default, -j2 with mptest -j 2. It starts a new
+# process image per test (some 10 ms each here), so it runs the first 100
+# tests of the same program (--filter); every figure is per test.
+declare -A count
+for id in "${ids[@]}" floor; do count[$id]=$N; done
+if [ -x "$work/crit-bench" ]; then
+	crit_n=$((N < 100 ? N : 100))
+	ids+=(criterion criterion-j2)
+	crit_version=$(pkg-config --modversion criterion 2>/dev/null || echo "?")
+	label[criterion]="Criterion $crit_version \`-j1 --quiet\` ($crit_n of the tests)"
+	label[criterion-j2]="Criterion $crit_version \`-j2 --quiet\` ($crit_n of the tests)"
+	cmd[criterion]="$work/crit-bench -j1 --quiet --filter=bench/t00*"
+	cmd[criterion-j2]="$work/crit-bench -j2 --quiet --filter=bench/t00*"
+	count[criterion]=$crit_n
+	count[criterion-j2]=$crit_n
+fi
+ids+=(floor)
+# The -j1 contenders again, pinned to one CPU (PIN_CPU, default 0;
+# PIN_CPU=none: not run): on a VM a wake-up across CPUs costs tens of µs,
+# and a fork-per-test harness wakes its runner at least once per test, so
+# where the scheduler puts the two processes weighs on every row. Pinned,
+# what is left is the harness's own work.
+pin_cpu=${PIN_CPU:-0}
+if [ "$pin_cpu" != none ] && command -v taskset >/dev/null &&
+	taskset -c "$pin_cpu" true 2>/dev/null; then
+	for id in mptest check floor; do
+		ids+=("$id-pin")
+		label[$id-pin]="${label[$id]}, pinned to CPU $pin_cpu"
+		cmd[$id-pin]="taskset -c $pin_cpu ${cmd[$id]}"
+		count[$id-pin]=$N
+	done
+fi
 
 # Runs contender $1 once under the timer; prints "WALL USER SYS".
 run_one() {
@@ -89,6 +126,13 @@ out=$("$work/mptest-bench" --quiet 2>&1 | tail -n 1)
 	{ echo "overhead.sh: mptest warm-up said: $out" >&2; exit 1; }
 "$work/check-bench" ||
 	{ echo "overhead.sh: Check warm-up failed (it runs $N tests, all must pass)" >&2; exit 1; }
+if [ -x "$work/crit-bench" ]; then
+	out=$("$work/crit-bench" -j1 --filter='bench/t00*' 2>&1 | tail -n 1)
+	case $out in
+	*"Tested: $crit_n | Passing: $crit_n | Failing: 0 | Crashing: 0"*) ;;
+	*) echo "overhead.sh: Criterion warm-up said: $out" >&2; exit 1 ;;
+	esac
+fi
 out=$("$work/floor-bench" "$N")
 [ "$out" = "$N tests, 0 failed" ] ||
 	{ echo "overhead.sh: floor warm-up said: $out" >&2; exit 1; }
@@ -160,13 +204,17 @@ done
 table() {
 	echo "| Contender | median s | min s | µs/test (median) | µs/test (min) | over floor µs/test | CPU s (user+sys) | CPU µs/test | × Check | × floor |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	local ref
 	for id in "${ids[@]}"; do
+		# Pinned rows are compared with the pinned Check and floor.
+		case $id in *-pin) ref=-pin ;; *) ref= ;; esac
 		awk -v l="${label[$id]}" -v m="${med[$id]}" -v mn="${min[$id]}" \
-			-v c="${cpu[$id]}" -v ck="${med[check]}" -v fl="${med[floor]}" -v n="$N" \
+			-v c="${cpu[$id]}" -v ck="${med[check$ref]}" -v fl="${med[floor$ref]}" -v n="$N" \
+			-v k="${count[$id]}" \
 			'BEGIN {
 				printf "| %s | %.3f | %.3f | %.0f | %.0f | %.0f | %.3f | %.0f | %.2f | %.2f |\n",
-					l, m, mn, m / n * 1e6, mn / n * 1e6, (m - fl) / n * 1e6,
-					c, c / n * 1e6, m / ck, m / fl
+					l, m, mn, m / k * 1e6, mn / k * 1e6, (m / k - fl / n) * 1e6,
+					c, c / k * 1e6, (m / k) / (ck / n), (m / k) / (fl / n)
 			}'
 	done
 }
@@ -178,7 +226,7 @@ lib_sum=$(sha256sum "$work/lib/libmptest.so" | cut -c 1-16)
 lib_date=$(date -u -r "$work/lib/libmptest.so" '+%Y-%m-%d %H:%M:%S UTC')
 tbl=$(table)
 {
-	echo "# Per-test overhead: mptest vs Check vs a bare fork loop"
+	echo "# Per-test overhead: mptest vs Check, Criterion and a bare fork loop"
 	echo
 	echo "- Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 	echo "- Machine: nproc=$(nproc), CPU: ${cpu_model:-unknown}, kernel $(uname -r)"
@@ -193,11 +241,13 @@ tbl=$(table)
 	fi
 	echo "- Other load: $other_cpu CPU s used by other processes during the $rounds_wall s of"
 	echo "  measured rounds ($other_load of $(nproc) cores on average; /proc/stat minus the contenders' own)"
-	echo "- Check: $(pkg-config --modversion check); compiler: $(cc --version | head -n 1)"
+	echo "- Check: $(pkg-config --modversion check); Criterion: ${crit_version:-not installed}; compiler: $(cc --version | head -n 1)"
 	echo "- $N trivial tests per program (\`x + 1 == 2\`), $ROUNDS interleaved rounds after one warm-up run each;"
-	echo "  wall time of the whole program, stdout to /dev/null. Ratios use the medians;"
-	echo "  \"over floor\" is (median − floor median) / $N; CPU is the median user+sys time of"
+	echo "  wall time of the whole program, stdout to /dev/null (Criterion: ${crit_n:-0} of the tests,"
+	echo "  every figure per test). Ratios use the medians per test;"
+	echo "  \"over floor\" is median per test − floor median per test; CPU is the median user+sys time of"
 	echo "  the program and all its children (less sensitive than wall time to other load)."
+	echo "  Rows pinned to one CPU are compared with the pinned Check and floor."
 	echo
 	echo "$tbl"
 	echo
@@ -216,6 +266,18 @@ tbl=$(table)
 	done
 	echo '```'
 } >"$RESULTS"
+
+if [ -n "${SUMMARY:-}" ]; then
+	{
+		echo "overhead_n $N"
+		echo "overhead_rounds $ROUNDS"
+		echo "overhead_other_load $other_load"
+		echo "overhead_containment ${containment:-unknown}"
+		for id in "${ids[@]}"; do
+			echo "overhead $id ${med[$id]} ${min[$id]} ${cpu[$id]} ${count[$id]}"
+		done
+	} >>"$SUMMARY"
+fi
 
 echo
 echo "$tbl"
