@@ -103,7 +103,12 @@ int mpt_main(int argc, char **argv)
 			continue;
 		}
 		all[nsel] = all[i];
-		names[nsel++] = name;
+		if (o.list) {
+			names[nsel++] = name;
+		} else {
+			free(name); /* the runner makes it again when needed */
+			nsel++;
+		}
 	}
 	if (o.shard_status_file) {
 		int fd = open(o.shard_status_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -120,7 +125,6 @@ int mpt_main(int argc, char **argv)
 		struct mpt__job *jobs = mpt__xcalloc(njobs, sizeof *jobs);
 		for (size_t r = 0, j = 0; r < o.repeat; r++)
 			for (size_t i = 0; i < nsel; i++, j++) {
-				jobs[j].name = names[i];
 				jobs[j].test = all[i];
 				jobs[j].timeout_ns = mpt__timeout_for(&o, all[i]->opt.timeout_ms);
 				jobs[j].allow = all[i]->opt.allow;
@@ -129,7 +133,7 @@ int mpt_main(int argc, char **argv)
 		rc = mpt__run(&o.cfg, jobs, njobs);
 		free(jobs);
 	}
-	for (size_t i = 0; i < nsel; i++)
+	for (size_t i = 0; o.list && i < nsel; i++)
 		free(names[i]);
 	free(names);
 	free(all);

@@ -75,7 +75,9 @@ struct run {
 	int sigfd, devnull;
 	pid_t self;
 	char self_exe[4096];       /* this program, for re-executed leaders */
-	struct mpt__result *results;
+	struct mpt__result *results; /* per job when a report file wants them all */
+	int keep;                    /* --json or --junit: keep every result */
+	struct mpt__result scratch;  /* otherwise: the one being finished */
 	struct mpt__summary sum;
 	struct mpt__human human;
 	size_t tap_number;
@@ -85,6 +87,15 @@ struct run {
 	pid_t *tree;               /* the watchdog's process list */
 	int tree_cap;
 };
+
+/* A job's name, malloc'd: jobs of API tests carry none (a name per job would
+ * make the runner grow with the number of tests), it is made when needed. */
+static char *job_name(const struct mpt__job *job)
+{
+	if (job->name || !job->test)
+		return mpt__xstrdup(job->name ? job->name : "?");
+	return mpt__xasprintf("%s/%s", job->test->suite, job->test->name);
+}
 
 /* ---- the leader (in the forked child) ----------------------------------- */
 
@@ -209,7 +220,9 @@ static void leader_main(struct run *R, struct slot *s, int outw)
 				argv[nw + i] = job->argv[i];
 		} else {
 			argv[nw] = R->self_exe;
-			argv[nw + 1] = mpt__xasprintf("--mpt-leader=%s", job->name);
+			char *name = job_name(job);
+			argv[nw + 1] = mpt__xasprintf("--mpt-leader=%s", name);
+			free(name);
 		}
 		memory_limit(R);
 		execvp(argv[0], argv);
@@ -642,11 +655,26 @@ static void verdict(struct run *R, struct slot *s, struct mpt__result *r)
 		r->status = MPT__PASS;
 }
 
+/* Where job j's result goes: its place in R->results when the reports need
+ * every result, else a scratch result, dropped once its line is printed
+ * (the human and TAP reports print as they go), so the runner's memory
+ * does not grow with the number of tests. */
+static struct mpt__result *result_for(struct run *R, size_t j)
+{
+	return R->keep ? &R->results[j] : &R->scratch;
+}
+
+static void done_with(struct run *R, struct mpt__result *r)
+{
+	if (!R->keep)
+		mpt__result_clear(r);
+}
+
 static void finish(struct run *R, struct slot *s)
 {
 	const struct mpt__job *job = &R->jobs[s->job];
-	struct mpt__result *r = &R->results[s->job];
-	r->name = mpt__xstrdup(job->name);
+	struct mpt__result *r = result_for(R, s->job);
+	r->name = job_name(job);
 	r->seed = R->cfg->seed;
 	r->duration_ms = (double)(s->end - s->start) / 1e6;
 	add_region_records(r, s->region);
@@ -700,12 +728,13 @@ static void finish(struct run *R, struct slot *s)
 	/* Output is kept only where a report shows it: failures. */
 	if (r->status == MPT__PASS || r->status == MPT__SKIP)
 		mpt__result_free_output(r);
+	done_with(R, r);
 }
 
 static void finish_skipped(struct run *R, size_t j)
 {
-	struct mpt__result *r = &R->results[j];
-	r->name = mpt__xstrdup(R->jobs[j].name);
+	struct mpt__result *r = result_for(R, j);
+	r->name = job_name(&R->jobs[j]);
 	r->seed = R->cfg->seed;
 	r->status = MPT__SKIP;
 	r->reason = mpt__xstrdup("disabled (.skip)");
@@ -715,12 +744,13 @@ static void finish_skipped(struct run *R, size_t j)
 		mpt__tap_result(stdout, ++R->tap_number, r);
 	else
 		mpt__human_result(&R->human, r);
+	done_with(R, r);
 }
 
 static void finish_error(struct run *R, size_t j, const char *what, int err)
 {
-	struct mpt__result *r = &R->results[j];
-	r->name = mpt__xstrdup(R->jobs[j].name);
+	struct mpt__result *r = result_for(R, j);
+	r->name = job_name(&R->jobs[j]);
 	r->seed = R->cfg->seed;
 	r->status = MPT__ERROR;
 	r->reason = mpt__xasprintf("%s: %s", what, strerror(err));
@@ -731,6 +761,7 @@ static void finish_error(struct run *R, size_t j, const char *what, int err)
 		mpt__tap_result(stdout, ++R->tap_number, r);
 	else
 		mpt__human_result(&R->human, r);
+	done_with(R, r);
 }
 
 /* ---- starting a test ----------------------------------------------------- */
@@ -886,12 +917,13 @@ static void loop(struct run *R)
 		if (R->interrupted && R->nbusy == 0) {
 			char sig[16];
 			for (; R->next < R->n; R->next++) {
-				struct mpt__result *r = &R->results[R->next];
-				r->name = mpt__xstrdup(R->jobs[R->next].name);
+				struct mpt__result *r = result_for(R, R->next);
+				r->name = job_name(&R->jobs[R->next]);
 				r->status = MPT__ERROR;
 				r->reason = mpt__xasprintf("not run: interrupted by %s",
 							   mpt__signal_name(R->interrupted, sig));
 				R->sum.errors++;
+				done_with(R, r);
 			}
 		}
 		if (R->nbusy == 0)
@@ -910,12 +942,13 @@ static void loop(struct run *R)
 							   .events = POLLIN};
 			}
 		if (R->human.tty && !R->cfg->tap) {
-			const char *name = NULL;
+			char *name = NULL;
 			for (int i = 0; i < R->nslots && !name; i++)
 				if (R->slots[i].busy)
-					name = R->jobs[R->slots[i].job].name;
+					name = job_name(&R->jobs[R->slots[i].job]);
 			mpt__human_progress(&R->human, R->done, R->n,
 					    (size_t)R->nbusy, name);
+			free(name);
 		}
 		int r = poll(pfd, (nfds_t)n, poll_timeout_ms(R));
 		if (r < 0 && errno != EINTR)
@@ -964,7 +997,9 @@ int mpt__run(const struct mpt__config *cfg, struct mpt__job *jobs, size_t n)
 	R.slots = mpt__xcalloc((size_t)R.nslots, sizeof *R.slots);
 	for (int i = 0; i < R.nslots; i++)
 		R.slots[i].outfd = -1;
-	R.results = mpt__xcalloc(n ? n : 1, sizeof *R.results);
+	R.keep = cfg->json || cfg->junit;
+	if (R.keep)
+		R.results = mpt__xcalloc(n ? n : 1, sizeof *R.results);
 	R.human = (struct mpt__human){.f = stdout, .tty = isatty(1) && !cfg->quiet,
 				      .verbose = cfg->verbose, .quiet = cfg->quiet};
 
@@ -1037,7 +1072,7 @@ int mpt__run(const struct mpt__config *cfg, struct mpt__job *jobs, size_t n)
 	sigaction(SIGPIPE, &oldpipe, NULL);
 	sigprocmask(SIG_SETMASK, &oldset, NULL);
 	prctl(PR_SET_CHILD_SUBREAPER, old_subreaper);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; R.keep && i < n; i++)
 		mpt__result_clear(&R.results[i]);
 	free(R.results);
 	free(R.slots);

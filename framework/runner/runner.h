@@ -12,7 +12,9 @@ struct mpt__region;
 struct mpt__result;
 
 struct mpt__job {
-	char *name;                  /* "suite/name" or the program's name */
+	char *name;                  /* the program's name; NULL for an API
+				      * test, whose "suite/name" is made from
+				      * test when needed */
 	const struct mpt_test *test; /* an API test, or NULL */
 	char **argv;                 /* a program to exec (mpt-run), or NULL */
 	int64_t timeout_ns;          /* already scaled by the multiplier */
