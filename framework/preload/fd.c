@@ -1158,23 +1158,38 @@ MPT__EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
 	return real_recvfrom(fd, buf, n, flags, addr, len);
 }
 
+/* sendmsg/recvmsg under a rule: -1 with errno set (the call fails), 1 with
+ * *m a copy of msg whose iovec array is cut (a copy in cut, trimmed to the
+ * short count), or 0 to go on with msg as it is. */
+static int inject_msg(enum mpt__call call, const struct msghdr *msg, struct msghdr *m,
+		      struct iovec *cut)
+{
+	int64_t v;
+	int a = mpt__inject_call(call, &v);
+	if (a == MPT__RULE_ERROR) {
+		errno = (int)v;
+		return -1;
+	}
+	if (a != MPT__RULE_SHORT || msg->msg_iovlen == 0 || !msg->msg_iov)
+		return 0;
+	int n = msg->msg_iovlen > IOV_CUT ? IOV_CUT : (int)msg->msg_iovlen;
+	*m = *msg;
+	m->msg_iov = cut;
+	m->msg_iovlen = (size_t)trim_iov(msg->msg_iov, n, (size_t)v, cut);
+	return 1;
+}
+
 MPT__EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	REAL(ssize_t, recvmsg, (int, struct msghdr *, int));
 	USE(fd);
 	if (mpt__inject_on() && msg) { /* counted as recv */
-		int64_t v;
-		int a = mpt__inject_call(MPT__CALL_RECV, &v);
-		if (a == MPT__RULE_ERROR) {
-			errno = (int)v;
+		struct iovec cut[IOV_CUT];
+		struct msghdr m;
+		int a = inject_msg(MPT__CALL_RECV, msg, &m, cut);
+		if (a < 0)
 			return -1;
-		}
-		if (a == MPT__RULE_SHORT && msg->msg_iovlen > 0 && msg->msg_iov) {
-			struct iovec cut[IOV_CUT];
-			struct msghdr m = *msg;
-			int n = msg->msg_iovlen > IOV_CUT ? IOV_CUT : (int)msg->msg_iovlen;
-			m.msg_iov = cut;
-			m.msg_iovlen = (size_t)trim_iov(msg->msg_iov, n, (size_t)v, cut);
+		if (a > 0) {
 			ssize_t r = real_recvmsg(fd, &m, flags);
 			/* What the kernel writes back, but not the array. */
 			msg->msg_namelen = m.msg_namelen;
@@ -1209,20 +1224,13 @@ MPT__EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	REAL(ssize_t, sendmsg, (int, const struct msghdr *, int));
 	USE(fd);
 	if (mpt__inject_on() && msg) { /* counted as send */
-		int64_t v;
-		int a = mpt__inject_call(MPT__CALL_SEND, &v);
-		if (a == MPT__RULE_ERROR) {
-			errno = (int)v;
+		struct iovec cut[IOV_CUT];
+		struct msghdr m;
+		int a = inject_msg(MPT__CALL_SEND, msg, &m, cut);
+		if (a < 0)
 			return -1;
-		}
-		if (a == MPT__RULE_SHORT && msg->msg_iovlen > 0 && msg->msg_iov) {
-			struct iovec cut[IOV_CUT];
-			struct msghdr m = *msg;
-			int n = msg->msg_iovlen > IOV_CUT ? IOV_CUT : (int)msg->msg_iovlen;
-			m.msg_iov = cut;
-			m.msg_iovlen = (size_t)trim_iov(msg->msg_iov, n, (size_t)v, cut);
+		if (a > 0)
 			return real_sendmsg(fd, &m, flags);
-		}
 	}
 	return real_sendmsg(fd, msg, flags);
 }
