@@ -115,7 +115,15 @@ struct mpt__inject {
 	char action[MPT__MAX_RULES][MPT__ACTION_SIZE]; /* each rule's ACTION text */
 	atomic_uint nfaults;       /* slots claimed, may exceed MAX */
 	struct mpt__fault faults[MPT__MAX_FAULTS];
+	/* Precomputed with the rules (mpt__plan_load), so that a call no
+	 * rule names costs the shim one test of a bit. */
+	uint64_t call_mask;        /* bit c: a rule names call c (enum mpt__call) */
+	uint8_t rule_call[MPT__MAX_RULES]; /* per rule: the index of its call
+					    * in mpt__rule_call_names,
+					    * MPT__RULE_NO_CALL for a point */
 };
+#define MPT__RULE_NO_CALL 0xff
+_Static_assert(MPT__RULE_CALLS <= 64, "call_mask has a bit per call");
 
 struct mpt__region {
 	uint32_t magic;

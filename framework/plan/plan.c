@@ -119,12 +119,21 @@ void mpt__plan_load(struct mpt__region *g, const struct mpt__inject_plan *plan,
 {
 	struct mpt__inject *in = &g->inject;
 	in->seed = seed;
+	/* After faults[]: mpt__region_reset() does not clear these. */
+	in->call_mask = 0;
+	memset(in->rule_call, MPT__RULE_NO_CALL, sizeof in->rule_call);
 	if (!plan)
 		return;
 	in->nrules = plan->nrules;
 	for (unsigned i = 0; i < plan->nrules; i++) {
 		in->rules[i] = plan->rules[i];
 		action_text(&plan->rules[i], in->action[i], sizeof in->action[i]);
+		int c = plan->rules[i].target == MPT__RULE_CALL
+			? mpt__rule_call_index(plan->rules[i].name) : -1;
+		if (c >= 0) {
+			in->rule_call[i] = (uint8_t)c;
+			in->call_mask |= 1ull << c;
+		}
 	}
 	in->sched = (uint32_t)plan->sched;
 	in->pipe_capacity = plan->pipe_capacity;

@@ -15,10 +15,10 @@
 /* ---- tables -------------------------------------------------------------- */
 
 /* The calls a rule can aim at: exactly those whose wrapper in the shim
- * counts and asks (framework/preload/inject.c's call_name[] has the same
- * names), and the errno values each can fail with according to its man
- * page (Linux man-pages 6.x, POSIX for the pthread functions), most useful
- * to inject first. EWOULDBLOCK, EDEADLOCK and
+ * counts and asks (mpt__rule_call_names[] below has the same names in the
+ * shim's order), and the errno values each can fail with according to its
+ * man page (Linux man-pages 6.x, POSIX for the pthread functions), most
+ * useful to inject first. EWOULDBLOCK, EDEADLOCK and
  * ENOTSUP are accepted as the other names of EAGAIN, EDEADLK and
  * EOPNOTSUPP. */
 #define CALL_SHORT 1	/* transfers bytes: short=BYTES applies */
@@ -83,6 +83,25 @@ static const struct call {
 	{ "calloc", 0, "ENOMEM" },
 	{ "realloc", 0, "ENOMEM" },
 };
+
+const char *const mpt__rule_call_names[MPT__RULE_CALLS] = {
+	"read", "write", "fork", "waitpid", "wait4", "pipe", "pipe2", "open",
+	"close", "connect", "accept", "pthread_mutex_lock", "sem_wait",
+	"readv", "writev", "pread", "pwrite", "send", "recv", "socket", "dup",
+	"dup2", "dup3", "wait", "wait3", "waitid", "pthread_mutex_trylock",
+	"pthread_mutex_timedlock", "sem_trywait", "sem_timedwait", "malloc",
+	"calloc", "realloc",
+};
+_Static_assert(sizeof calls / sizeof calls[0] == MPT__RULE_CALLS,
+	       "calls[] and mpt__rule_call_names[] name the same calls");
+
+int mpt__rule_call_index(const char *name)
+{
+	for (int i = 0; name && i < MPT__RULE_CALLS; i++)
+		if (!strcmp(name, mpt__rule_call_names[i]))
+			return i;
+	return -1;
+}
 
 /* Functions counted under another call's name (their wrapper asks about
  * that call), so a rule names what it matches: "sendto" is refused with a
@@ -977,16 +996,7 @@ static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
 int mpt__rule_fires(const struct mpt__rule *r, uint64_t seed,
 		    const char *logical_id, uint64_t call_count)
 {
-	if (call_count == 0)
-		return 0;
-	if ((r->when & MPT__RULE_NTH) && call_count != r->nth)
-		return 0;
-	/* A rule read from shared memory could be damaged: every=0 never
-	 * fires rather than dividing by zero. */
-	if ((r->when & MPT__RULE_EVERY) &&
-	    (r->every == 0 || call_count % r->every != 0))
-		return 0;
-	if ((r->when & MPT__RULE_AFTER) && call_count <= r->after)
+	if (!mpt__rule_count_allows(r, call_count))
 		return 0;
 	if (r->when & MPT__RULE_P) {
 		/* The rule's identity (target and action, not its values)

@@ -111,6 +111,34 @@ int mpt__rule_format(const struct mpt__rule *r, char *buf, size_t n);
 int mpt__rule_matches_process(const struct mpt__rule *r,
 			      const char *logical_id, const char *prog);
 
+/* The calls a rule can name, in the order of the shim's enum mpt__call
+ * (framework/preload/inject.h), which indexes this table. */
+#define MPT__RULE_CALLS 33
+extern const char *const mpt__rule_call_names[MPT__RULE_CALLS];
+
+/* The index of call name in mpt__rule_call_names, or -1. */
+int mpt__rule_call_index(const char *name);
+
+/* The count part of mpt__rule_fires(): whether nth=, every= and after= let
+ * r fire at the call_count-th call (p= is not looked at). Cheap, so the
+ * shim asks it first; mpt__rule_fires() includes it. */
+static inline int mpt__rule_count_allows(const struct mpt__rule *r,
+					 uint64_t call_count)
+{
+	if (call_count == 0)
+		return 0;
+	if ((r->when & MPT__RULE_NTH) && call_count != r->nth)
+		return 0;
+	/* A rule read from shared memory could be damaged: every=0 never
+	 * fires rather than dividing by zero. */
+	if ((r->when & MPT__RULE_EVERY) &&
+	    (r->every == 0 || call_count % r->every != 0))
+		return 0;
+	if ((r->when & MPT__RULE_AFTER) && call_count <= r->after)
+		return 0;
+	return 1;
+}
+
 /* Whether r fires at the call_count-th call (1 for the first) of its target
  * in the process logical_id, under seed. Only the WHEN part is decided here:
  * callers check the target and mpt__rule_matches_process() first.

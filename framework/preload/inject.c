@@ -23,17 +23,11 @@
 
 #include "../core/procid.h"
 
-/* Rule names of enum mpt__call. */
-static const char *const call_name[MPT__CALL_COUNT] = {
-	"read", "write", "fork", "waitpid", "wait4", "pipe", "pipe2", "open",
-	"close", "connect", "accept", "pthread_mutex_lock", "sem_wait",
-	"readv", "writev", "pread", "pwrite", "send", "recv", "socket", "dup",
-	"dup2", "dup3", "wait", "wait3", "waitid", "pthread_mutex_trylock",
-	"pthread_mutex_timedlock", "sem_trywait", "sem_timedwait", "malloc",
-	"calloc", "realloc",
-};
-_Static_assert(MPT__CALL_REALLOC == 32 && MPT__CALL_COUNT == 33,
-	       "call_name[] follows enum mpt__call");
+/* Rule names of enum mpt__call: framework/plan/rules.c's table. */
+#define call_name mpt__rule_call_names
+_Static_assert(MPT__CALL_REALLOC == 32 && MPT__CALL_COUNT == 33 &&
+		       MPT__RULE_CALLS == MPT__CALL_COUNT,
+	       "mpt__rule_call_names[] follows enum mpt__call");
 
 /* Calls counted in this process since it started (or forked). */
 static uint64_t counts[MPT__CALL_COUNT];
@@ -134,22 +128,27 @@ static void perturb(const struct mpt__inject *in, const char *id)
 		sleep_ns((int64_t)((x >> 8) % 2000001));
 }
 
-/* The rules for target (call or point name) in this process at its count-th
- * call; see mpt__inject_call. */
-static int apply(const char *call, const char *point, uint64_t count,
-		 int64_t *value)
+/* The rules for a call (call >= 0, an enum mpt__call) or a point (call < 0)
+ * in this process at its count-th call or hit; see mpt__inject_call. Each
+ * rule's conditions are tested cheapest first (its target, then nth=,
+ * every= and after= on the count, then the process, then p=): they are all
+ * required and each a pure function of (rule, seed, logical id, count), so
+ * the order changes nothing but the cost. */
+static int apply(int call, const char *point, uint64_t count, int64_t *value)
 {
 	struct mpt__inject *in = &mpt__current->inject;
 	const char *id = mpt__procid();
 	if (in->sched == MPT__SCHED_PERTURB)
 		perturb(in, id);
 	int result = 0, chosen = -1;
-	int want = point ? MPT__RULE_POINT : MPT__RULE_CALL;
-	const char *name = point ? point : call;
+	const char *cname = call >= 0 ? call_name[call] : NULL;
 	unsigned n = in->nrules < MPT__MAX_RULES ? in->nrules : MPT__MAX_RULES;
 	for (unsigned i = 0; i < n; i++) {
 		const struct mpt__rule *r = &in->rules[i];
-		if (r->target != want || strcmp(r->name, name) != 0)
+		if (call >= 0 ? in->rule_call[i] != call
+			      : r->target != MPT__RULE_POINT || strcmp(r->name, point) != 0)
+			continue;
+		if (!mpt__rule_count_allows(r, count))
 			continue;
 		struct mpt__proc *self = mpt__procid_self();
 		if (!mpt__rule_matches_process(r, id, self ? self->prog : NULL) ||
@@ -172,29 +171,34 @@ static int apply(const char *call, const char *point, uint64_t count,
 			chosen = (int)i;
 			break;
 		case MPT__RULE_DELAY:
-			log_fault(call, point, count, in->action[i]);
+			log_fault(cname, point, count, in->action[i]);
 			sleep_ns(r->value);
 			continue;
 		case MPT__RULE_KILL:
-			log_fault(call, point, count, in->action[i]);
+			log_fault(cname, point, count, in->action[i]);
 			die_by((int)r->value);
 			continue;
 		case MPT__RULE_SIGNAL:
-			log_fault(call, point, count, in->action[i]);
+			log_fault(cname, point, count, in->action[i]);
 			raise((int)r->value);
 			continue;
 		}
 	}
 	if (chosen >= 0) /* logged once: the rule whose effect applies */
-		log_fault(call, point, count, in->action[chosen]);
+		log_fault(cname, point, count, in->action[chosen]);
 	return result;
 }
 
+/* A call no rule names returns at once, uncounted: the rules are fixed
+ * before the test starts, so its count could never be asked about. Under
+ * --sched=perturb every call goes on to apply(), which draws the delay. */
 int mpt__inject_call(enum mpt__call call, int64_t *value)
 {
+	if (!mpt__inject_wants(call))
+		return 0;
 	int e = errno;
 	uint64_t count = __atomic_add_fetch(&counts[call], 1, __ATOMIC_RELAXED);
-	int r = apply(call_name[call], NULL, count, value);
+	int r = apply((int)call, NULL, count, value);
 	errno = e;
 	return r;
 }
@@ -466,6 +470,6 @@ void mpt_point_hit(const char *name)
 	int64_t v;
 	uint64_t count = point_count(name);
 	if (count)
-		apply(NULL, name, count, &v); /* errors and short do not apply */
+		apply(-1, name, count, &v); /* errors and short do not apply */
 	errno = e;
 }

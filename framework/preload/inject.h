@@ -38,8 +38,18 @@ static inline int mpt__inject_on(void)
 	return __builtin_expect(mpt__shim_on() && mpt__current->inject.any, 0);
 }
 
+/* Whether call needs mpt__inject_call() at all: a rule names it, or
+ * --sched=perturb is on (mpt__inject_call() tests the same). Inline, so
+ * that the wrappers of calls no rule names pay no function call. */
+static inline int mpt__inject_wants(enum mpt__call call)
+{
+	const struct mpt__inject *in = &mpt__current->inject;
+	return ((in->call_mask >> call) & 1) || in->sched == MPT__SCHED_PERTURB;
+}
+
 /* Counts the call in this process and applies what fires: delays, signals
- * and kills happen here. Returns 0 to go on with the real call,
+ * and kills happen here. A call no rule names (the region's call_mask)
+ * returns 0 at once, without --sched=perturb. Returns 0 to go on with the real call,
  * MPT__RULE_ERROR with the errno in *value (the wrapper fails without the
  * real call), or MPT__RULE_SHORT with the byte limit in *value.
  * Async-signal-safe; keeps errno. */
@@ -80,7 +90,7 @@ int mpt__pipe_write(int fd, const struct iovec *iov, int iovcnt, int call,
 #define MPT__INJECT_FAIL(call, failval)                                     \
 	do {                                                                \
 		int64_t v_;                                                 \
-		if (mpt__inject_on() &&                                     \
+		if (mpt__inject_on() && mpt__inject_wants(call) &&          \
 		    mpt__inject_call(call, &v_) == MPT__RULE_ERROR) {       \
 			errno = (int)v_;                                    \
 			return failval;                                     \
@@ -90,7 +100,7 @@ int mpt__pipe_write(int fd, const struct iovec *iov, int iovcnt, int call,
 #define MPT__INJECT_IO(call, n)                                             \
 	do {                                                                \
 		int64_t v_;                                                 \
-		if (mpt__inject_on()) {                                     \
+		if (mpt__inject_on() && mpt__inject_wants(call)) {          \
 			int a_ = mpt__inject_call(call, &v_);               \
 			if (a_ == MPT__RULE_ERROR) {                        \
 				errno = (int)v_;                            \
@@ -104,7 +114,7 @@ int mpt__pipe_write(int fd, const struct iovec *iov, int iovcnt, int call,
 #define MPT__INJECT_RET(call)                                               \
 	do {                                                                \
 		int64_t v_;                                                 \
-		if (mpt__inject_on() &&                                     \
+		if (mpt__inject_on() && mpt__inject_wants(call) &&          \
 		    mpt__inject_call(call, &v_) == MPT__RULE_ERROR)         \
 			return (int)v_;                                     \
 	} while (0)
