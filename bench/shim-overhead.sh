@@ -103,7 +103,7 @@ echo "| mpt-run (shim on, nothing injected) | $ms | $ns | $(ratio "$ms" "$mb") |
 echo "| mpt-run --inject=write:error=EIO:nth=1000000000 (never fires) | $mr | $nr | $(ratio "$mr" "$mb") ($(ratio "$mr" "$ms")x no rule) | $cr | $(ratio "$cr" "$cb") |"
 echo "| MPT_NO_CGROUP=1 mpt-run (shim on, no cgroup lane) | $mn | $nn | $(ratio "$mn" "$mb") | $cn | $(ratio "$cn" "$cb") |"
 read -r mt nt kt <<<"$(stat strace 2)"
-if [ "$kt" -gt 0 ]; then
+if [ "${kt:-0}" -gt 0 ]; then
 	echo "| strace -f -e inject=mkdir:error=EIO, never fires (anchor, $kt rounds) | $mt | $nt | $(ratio "$mt" "$mb") | (strace's own CPU not counted) | |"
 fi
 if [ -n "${SUMMARY:-}" ]; then
