@@ -15,13 +15,21 @@
 
 extern char **environ;
 
+/* Waits until child p has exited, leaving it unreaped (WNOWAIT): a zombie
+ * for sure, with no sleep that a slow child (under Valgrind) could outlast. */
+static void until_exited(pid_t p)
+{
+	siginfo_t info;
+	MPT_ASSERT_OK(waitid(P_PID, (id_t)p, &info, WEXITED | WNOWAIT));
+}
+
 /* HAZARDS row 4: a child that exits and is never waited for. */
 MPT_TEST(proc, zombie_buggy)
 {
 	pid_t p = fork();
 	if (p == 0)
 		_exit(3);
-	usleep(50000); /* the parent lives on; the child stays a zombie */
+	until_exited(p); /* the parent lives on; the child stays a zombie */
 }
 
 MPT_TEST(proc, zombie_fixed)
@@ -112,7 +120,7 @@ MPT_TEST(proc, assert_no_children_mid_test)
 	pid_t p = fork();
 	if (p == 0)
 		_exit(0);
-	usleep(20000);
+	until_exited(p);
 	mpt_assert_no_children(); /* fails: p0.1 exited but is not reaped */
 }
 
@@ -127,9 +135,10 @@ MPT_TEST(proc, assert_no_children_passes)
 
 MPT_TEST(proc, zombie_allowed, .allow = MPT_ALLOW_ZOMBIE)
 {
-	if (fork() == 0)
+	pid_t p = fork();
+	if (p == 0)
 		_exit(0);
-	usleep(20000);
+	until_exited(p);
 }
 
 /* The other explicit mid-test checks. */
