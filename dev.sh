@@ -66,7 +66,7 @@ count_results() {
 	done
 }
 
-phase() { echo; echo "== $*"; }
+phase() { echo; echo "== $* (${SECONDS} s in)"; }
 
 run_check() {
 	local dir=$1; shift
