@@ -104,4 +104,33 @@ static inline unsigned mpt__lockslot_home(int type, uintptr_t addr, pid_t key, i
 	return (unsigned)((h ^ (h >> 29)) % MPT__MAX_LOCKS);
 }
 
+/* The slot's state flags (`used`). */
+static inline unsigned mpt__lockslot_flags(struct mpt__lock *L)
+{
+	return atomic_load_explicit(&L->used, memory_order_acquire);
+}
+
+/* Whether the semaphore at addr, used as a lock, has been emptied by the
+ * units still out (taken and not posted back); *value is what it holds
+ * then. The shim and the runner make the same judgement with it. */
+static inline int mpt__lockslot_sem_stuck(struct mpt__region *r, uintptr_t addr, int *value)
+{
+	struct mpt__lock *info = NULL;
+	long out = 0;
+	for (int i = 0; i < MPT__MAX_LOCKS; i++) {
+		struct mpt__lock *L = &r->locks[i];
+		if (!(mpt__lockslot_flags(L) & MPT__LS_READY) || L->type != MPT__LOCK_SEM ||
+		    L->addr != addr)
+			continue;
+		if (atomic_load(&L->owner) == 0)
+			info = L;
+		else
+			out += __atomic_load_n(&L->count, __ATOMIC_ACQUIRE);
+	}
+	if (!info || (mpt__lockslot_flags(info) & (MPT__LS_PUREPOST | MPT__LS_PRIVATE)))
+		return 0;
+	*value = info->count - (int)out;
+	return *value <= 0;
+}
+
 #endif

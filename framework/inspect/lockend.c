@@ -34,11 +34,6 @@ static int listed(const pid_t *pids, int n, pid_t pid)
 	return 0;
 }
 
-static unsigned flags_of(struct mpt__lock *L)
-{
-	return atomic_load_explicit(&L->used, memory_order_acquire);
-}
-
 /* "p0.1 (pid 123, prog)" */
 static char *who(struct mpt__region *r, pid_t pid, const char *id)
 {
@@ -92,31 +87,10 @@ static void how_it_ended(struct mpt__region *r, pid_t pid, char *buf, size_t n)
 		snprintf(buf, n, "died");
 }
 
-/* A semaphore used as a lock that the units still out have emptied (the
- * same judgement as the shim's). */
-static int sem_stuck(struct mpt__region *r, uintptr_t addr, int *value)
-{
-	struct mpt__lock *info = NULL;
-	long out = 0;
-	for (int i = 0; i < MPT__MAX_LOCKS; i++) {
-		struct mpt__lock *L = &r->locks[i];
-		if (!(flags_of(L) & MPT__LS_READY) || L->type != MPT__LOCK_SEM || L->addr != addr)
-			continue;
-		if (atomic_load(&L->owner) == 0)
-			info = L;
-		else
-			out += __atomic_load_n(&L->count, __ATOMIC_ACQUIRE);
-	}
-	if (!info || (flags_of(info) & (MPT__LS_PUREPOST | MPT__LS_PRIVATE)))
-		return 0;
-	*value = info->count - (int)out;
-	return *value <= 0;
-}
-
 static void check_slot(struct mpt__region *r, struct mpt__lock *L, const pid_t *pids,
 		       int n, mpt__finding_fn *emit)
 {
-	unsigned u = flags_of(L);
+	unsigned u = mpt__lockslot_flags(L);
 	if (!(u & MPT__LS_READY) || (u & (MPT__LS_PRIVATE | MPT__LS_REPORTED)))
 		return;
 	pid_t owner = atomic_load(&L->owner);
@@ -143,7 +117,7 @@ static void check_slot(struct mpt__region *r, struct mpt__lock *L, const pid_t *
 		live = 0; /* a ghost's holder is gone, whatever its pid is now */
 		break;
 	case MPT__LOCK_SEM:
-		if (units <= 0 || !sem_stuck(r, L->addr, &value))
+		if (units <= 0 || !mpt__lockslot_sem_stuck(r, L->addr, &value))
 			return;
 		object = mpt__xasprintf("%d unit%s of process-shared semaphore %#lx (its value is "
 					"now %d)", units, units == 1 ? "" : "s",
@@ -256,7 +230,7 @@ static struct mpt__lock *file_slot(struct mpt__region *r, const struct file_lock
 	int dev = MPT__LS_DEV(major(f->dev), minor(f->dev));
 	for (int i = 0; r && i < MPT__MAX_LOCKS; i++) {
 		struct mpt__lock *L = &r->locks[i];
-		unsigned u = flags_of(L);
+		unsigned u = mpt__lockslot_flags(L);
 		if ((u & MPT__LS_READY) && (u & MPT__LS_HELD) && L->type == type &&
 		    L->addr == (uintptr_t)f->st_ino && L->count == dev &&
 		    atomic_load(&L->owner) == (f->taker > 0 ? f->taker : f->holder))

@@ -282,11 +282,6 @@ static struct mpt__lock *slot_for(int type, uintptr_t addr, pid_t key, int dev,
 	return NULL;
 }
 
-static unsigned flags_of(struct mpt__lock *L)
-{
-	return atomic_load_explicit(&L->used, memory_order_acquire);
-}
-
 static void set_flags(struct mpt__lock *L, unsigned f)
 {
 	atomic_fetch_or(&L->used, f);
@@ -333,7 +328,7 @@ static struct mpt__lock *object_slot(int type, uintptr_t addr, unsigned flags)
 		L = slot_for(type, addr, 0, 0, 1, flags, NULL);
 		errno = e;
 	}
-	return L && !(flags_of(L) & MPT__LS_PRIVATE) ? L : NULL;
+	return L && !(mpt__lockslot_flags(L) & MPT__LS_PRIVATE) ? L : NULL;
 }
 
 /* ---- mutexes ---------------------------------------------------------------- */
@@ -344,7 +339,7 @@ static struct mpt__lock *pending_ghost(uintptr_t addr)
 {
 	for (int i = 0; i < MPT__MAX_LOCKS; i++) {
 		struct mpt__lock *L = &mpt__current->locks[i];
-		unsigned u = flags_of(L);
+		unsigned u = mpt__lockslot_flags(L);
 		if ((u & MPT__LS_READY) && (u & MPT__LS_PENDING) && L->type == MPT__LOCK_GHOST &&
 		    L->addr == (addr | 1))
 			return L;
@@ -357,7 +352,7 @@ static struct mpt__lock *pending_ghost(uintptr_t addr)
 static void holder_died(struct mpt__lock *L, uintptr_t addr, pid_t me)
 {
 	pid_t dead = atomic_load(&L->owner);
-	if (dead <= 0 || dead == me || (flags_of(L) & MPT__LS_REPORTED))
+	if (dead <= 0 || dead == me || (mpt__lockslot_flags(L) & MPT__LS_REPORTED))
 		return; /* unknown holder, or one already reported */
 	int created;
 	struct mpt__lock *G = slot_for(MPT__LOCK_GHOST, addr | 1, dead, 0, 1,
@@ -387,7 +382,7 @@ __attribute__((noinline)) static int took_mutex(pthread_mutex_t *m, int r, uintp
 		/* We hold the mutex, so nobody else writes these now. */
 		copy(L->owner_id, sizeof L->owner_id, mpt__procid());
 		L->site = site;
-		if (flags_of(L) & MPT__LS_REPORTED) /* a new holding */
+		if (mpt__lockslot_flags(L) & MPT__LS_REPORTED) /* a new holding */
 			clear_flags(L, MPT__LS_REPORTED);
 		atomic_store_explicit(&L->owner, me, memory_order_release);
 	}
@@ -570,7 +565,7 @@ static struct mpt__lock *sem_slot(sem_t *s, pid_t me, int taken)
 			info->count = v + taken; /* the value before our own take */
 	}
 	errno = e;
-	if (!info || (flags_of(info) & MPT__LS_PRIVATE))
+	if (!info || (mpt__lockslot_flags(info) & MPT__LS_PRIVATE))
 		return NULL;
 	L = slot_for(MPT__LOCK_SEM, (uintptr_t)s, me, 0, 1, 0, NULL);
 	if (L)
@@ -636,7 +631,7 @@ __attribute__((noinline)) static int post_shared(sem_t *s)
 		int had = __atomic_fetch_sub(&L->count, 1, __ATOMIC_RELEASE);
 		if (had <= 0) {
 			struct mpt__lock *info = slot_for(MPT__LOCK_SEM, (uintptr_t)s, 0, 0, 0, 0, NULL);
-			if (info && !(flags_of(info) & MPT__LS_PUREPOST))
+			if (info && !(mpt__lockslot_flags(info) & MPT__LS_PUREPOST))
 				set_flags(info, MPT__LS_PUREPOST);
 		}
 	}
@@ -670,7 +665,7 @@ MPT__EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
 		set_flags(info, flags);
 		for (int i = 0; i < MPT__MAX_LOCKS; i++) {
 			struct mpt__lock *L = &mpt__current->locks[i];
-			if ((flags_of(L) & MPT__LS_READY) && L->type == MPT__LOCK_SEM &&
+			if ((mpt__lockslot_flags(L) & MPT__LS_READY) && L->type == MPT__LOCK_SEM &&
 			    L->addr == (uintptr_t)s && L != info) {
 				__atomic_store_n(&L->count, 0, __ATOMIC_RELEASE);
 				clear_flags(L, MPT__LS_REPORTED);
@@ -814,29 +809,9 @@ static void report(struct mpt__region *r, struct mpt__lock *L, pid_t pid, pid_t 
 	mpt__shim_finding_for(MPT__K_LOCK_HELD, pid, id[0] ? id : NULL, msg, detail);
 }
 
-/* A semaphore used as a lock that the units still out have emptied. */
-static int sem_stuck(struct mpt__region *r, uintptr_t addr, int *value)
-{
-	struct mpt__lock *info = NULL;
-	long out = 0;
-	for (int i = 0; i < MPT__MAX_LOCKS; i++) {
-		struct mpt__lock *L = &r->locks[i];
-		if (!(flags_of(L) & MPT__LS_READY) || L->type != MPT__LOCK_SEM || L->addr != addr)
-			continue;
-		if (atomic_load(&L->owner) == 0)
-			info = L;
-		else
-			out += __atomic_load_n(&L->count, __ATOMIC_ACQUIRE);
-	}
-	if (!info || (flags_of(info) & (MPT__LS_PUREPOST | MPT__LS_PRIVATE)))
-		return 0;
-	*value = info->count - (int)out;
-	return *value <= 0;
-}
-
 static void check_slot(struct mpt__region *r, struct mpt__lock *L, pid_t me, int leader)
 {
-	unsigned u = flags_of(L);
+	unsigned u = mpt__lockslot_flags(L);
 	if (!(u & MPT__LS_READY) || (u & (MPT__LS_PRIVATE | MPT__LS_REPORTED)) ||
 	    L->type == MPT__LOCK_FLOCK || L->type == MPT__LOCK_LOCKF)
 		return; /* file locks end with their process */
@@ -878,7 +853,7 @@ static void check_slot(struct mpt__region *r, struct mpt__lock *L, pid_t me, int
 	case MPT__LOCK_SEM: {
 		int units = __atomic_load_n(&L->count, __ATOMIC_ACQUIRE), value;
 		/* Semaphores are judged on the whole test's use: by p0. */
-		if (!leader || units <= 0 || !sem_stuck(r, L->addr, &value))
+		if (!leader || units <= 0 || !mpt__lockslot_sem_stuck(r, L->addr, &value))
 			return;
 		snprintf(object, sizeof object, "%d unit%s of process-shared semaphore %#lx "
 			 "(its value is now %d)", units, units == 1 ? "" : "s",
