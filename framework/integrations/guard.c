@@ -68,34 +68,6 @@ static int in_base(pid_t pid)
 	return 0;
 }
 
-/* Appends the children of every thread of pid to out. */
-static int children_of(pid_t pid, pid_t *out, int n, int max)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-	DIR *d = opendir(path);
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char file[320], buf[4096];
-		snprintf(file, sizeof file, "/proc/%d/task/%s/children", (int)pid, e->d_name);
-		if (mpt__read_file(file, buf, sizeof buf) <= 0)
-			continue;
-		for (char *p = buf; *p && n < max;) {
-			char *end;
-			long c = strtol(p, &end, 10);
-			if (end == p)
-				break;
-			p = end;
-			out[n++] = (pid_t)c;
-		}
-	}
-	if (d)
-		closedir(d);
-	return n;
-}
-
 /* State letter from /proc/PID/stat, or 0 when it is gone. */
 static char state_of(pid_t pid)
 {
@@ -110,7 +82,7 @@ static char state_of(pid_t pid)
 /* Every descendant of this process (children first), outside the baseline. */
 static int descendants(pid_t *out, int max)
 {
-	int n = children_of(G.self, out, 0, max), k = 0;
+	int n = mpt__children_of(G.self, out, 0, max), k = 0;
 	for (int i = 0; i < n;) {
 		if (in_base(out[i])) {
 			out[i] = out[--n];
@@ -119,7 +91,7 @@ static int descendants(pid_t *out, int max)
 		i++;
 	}
 	for (; k < n && n < max; k++)
-		n = children_of(out[k], out, n, max);
+		n = mpt__children_of(out[k], out, n, max);
 	return n;
 }
 
@@ -131,7 +103,7 @@ void mpt_guard_begin(void)
 	prctl(PR_GET_CHILD_SUBREAPER, &G.old_subreaper);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	pid_t kids[MAX_BASE];
-	G.nbase = children_of(G.self, kids, 0, MAX_BASE);
+	G.nbase = mpt__children_of(G.self, kids, 0, MAX_BASE);
 	memcpy(G.base, kids, sizeof kids[0] * (size_t)G.nbase);
 	/* Check's fork mode gives each test a fresh process; a second test in
 	 * this one, or CK_FORK=no, means CK_NOFORK. */
@@ -271,7 +243,7 @@ static void clean_up(void)
 				alive++;
 			}
 		/* Our children only: the rest come to us as they die. */
-		int k = children_of(G.self, pids, 0, MAX_PIDS), st;
+		int k = mpt__children_of(G.self, pids, 0, MAX_PIDS), st;
 		for (int i = 0; i < k; i++)
 			if (!in_base(pids[i]) && state_of(pids[i]) == 'Z')
 				waitpid(pids[i], &st, WNOHANG);

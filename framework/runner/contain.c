@@ -316,8 +316,7 @@ int mpt__proc_dying(pid_t pid)
 	return 0;
 }
 
-/* Appends the children of pid (every thread's) to the list. */
-static int children_of(pid_t pid, pid_t *out, int n, int max)
+int mpt__children_of(pid_t pid, pid_t *out, int n, int max)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
@@ -366,7 +365,7 @@ static int list_fallback(const struct mpt__contain *c, unsigned long token, pid_
 			 pid_t *pids, int max)
 {
 	pid_t mine[1024];
-	int nmine = children_of(getpid(), mine, 0, 1024), n = 0;
+	int nmine = mpt__children_of(getpid(), mine, 0, 1024), n = 0;
 	for (int i = 0; i < nmine && n < max; i++) {
 		/* Leaders are the runner's own children, never orphans (a new
 		 * leader still maps the other tests' regions for a moment). */
@@ -378,7 +377,7 @@ static int list_fallback(const struct mpt__contain *c, unsigned long token, pid_
 		int start = n;
 		pids[n++] = mine[i];
 		for (int j = start; j < n && n < max; j++)
-			n = children_of(pids[j], pids, n, max);
+			n = mpt__children_of(pids[j], pids, n, max);
 	}
 	/* Drop zombies: they are dead, and their parents are in the list. */
 	int k = 0;
@@ -428,7 +427,7 @@ int mpt__contain_tree(struct mpt__contain *c, int slot, unsigned long token,
 	}
 	/* The leader's subtree, then orphans already reparented to us. */
 	for (int j = 0; j < n && n < max; j++)
-		n = children_of(pids[j], pids, n, max);
+		n = mpt__children_of(pids[j], pids, n, max);
 	int k = 0;
 	for (int i = 0; i < n; i++)
 		if (i == 0 || !is_zombie(pids[i]))

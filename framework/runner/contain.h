@@ -35,6 +35,9 @@ int mpt__contain_list(struct mpt__contain *c, int slot, unsigned long token,
 /* Whether pid is already on its way out (exiting, or a SIGKILL pending):
  * such a process was killed with its test, not leaked by it. */
 int mpt__proc_dying(pid_t pid);
+/* Appends the children of pid (every thread's, from /proc) to out[n..max);
+ * returns the new count. Not reentrant (a static buffer). */
+int mpt__children_of(pid_t pid, pid_t *out, int n, int max);
 
 /* Every live process of a running test, the leader first (for the
  * watchdog); returns how many. */
