@@ -142,6 +142,20 @@ int64_t mpt__now_ns(void)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+void mpt__size_text(unsigned long long v, char *buf, size_t size)
+{
+	static const char units[] = "KMG";
+	int u = -1;
+	while (u < 2 && v && v % 1024 == 0) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, size, "%llu", v);
+	else
+		snprintf(buf, size, "%llu%c", v, units[u]);
+}
+
 void mpt__buf_add(struct mpt__buf *b, const void *data, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {

@@ -26,6 +26,9 @@ int mpt__parse_uint(const char *s, unsigned long long min,
 
 /* Monotonic clock in nanoseconds. */
 int64_t mpt__now_ns(void);
+/* A byte count as --max-memory takes it: "64M" when it divides evenly into
+ * K, M or G, else plain bytes. */
+void mpt__size_text(unsigned long long v, char *buf, size_t size);
 
 /* A growable byte buffer. */
 struct mpt__buf {

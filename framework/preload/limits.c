@@ -35,6 +35,7 @@
 
 #include "../core/kinds.h"
 #include "../core/procid.h"
+#include "../core/util.h"
 #include "shim.h"
 
 /* ---- counting the leader's tree in /proc ----------------------------------
@@ -217,20 +218,6 @@ void mpt__limit_reaped(void)
 
 /* ---- --max-memory ------------------------------------------------------------ */
 
-static void size_text(uint64_t v, char *buf, size_t size)
-{
-	static const char units[] = "KMG";
-	int u = -1;
-	while (u < 2 && v && v % 1024 == 0) {
-		v /= 1024;
-		u++;
-	}
-	if (u < 0)
-		snprintf(buf, size, "%llu", (unsigned long long)v);
-	else
-		snprintf(buf, size, "%llu%c", (unsigned long long)v, units[u]);
-}
-
 void mpt__limit_alloc_failed(const char *call, size_t n, uintptr_t site)
 {
 	if (!mpt__shim_on())
@@ -243,7 +230,7 @@ void mpt__limit_alloc_failed(const char *call, size_t n, uintptr_t site)
 		return;
 	int e = errno;
 	char lim[32], msg[512], where[160] = "", detail[768];
-	size_text(g->max_memory, lim, sizeof lim);
+	mpt__size_text(g->max_memory, lim, sizeof lim);
 	snprintf(msg, sizeof msg, "%s(%zu) failed: the process reached --max-memory=%s",
 		 call, n, lim);
 	/* Symbolizing needs memory the process no longer has: the runner

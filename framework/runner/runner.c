@@ -378,20 +378,6 @@ static unsigned procs_margin(unsigned max)
 	return max / 8 + 16;
 }
 
-static void size_text(unsigned long long v, char *buf, size_t size)
-{
-	static const char units[] = "KMG";
-	int u = -1;
-	while (u < 2 && v && v % 1024 == 0) {
-		v /= 1024;
-		u++;
-	}
-	if (u < 0)
-		snprintf(buf, size, "%llu", v);
-	else
-		snprintf(buf, size, "%llu%c", v, units[u]);
-}
-
 static int limit_allowed(const struct run *R, const struct slot *s)
 {
 	return ((R->jobs[s->job].allow | R->cfg->allow) >> MPT__K_RESOURCE_LIMIT) & 1;
@@ -422,7 +408,7 @@ static void cgroup_limits(struct run *R, struct slot *s)
 	mpt__contain_limit_events(R->contain, (int)(s - R->slots), &forks, &ooms);
 	char size[32];
 	if (ooms > s->oom_kills0) {
-		size_text(R->cfg->max_memory, size, sizeof size);
+		mpt__size_text(R->cfg->max_memory, size, sizeof size);
 		runner_limit(s, mpt__xasprintf(
 			"the OOM killer ended %llu process%s of the test: it reached "
 			"--max-memory=%s (memory.max of its cgroup)", ooms - s->oom_kills0,
