@@ -141,10 +141,7 @@ REAL_VIA_RESOLVER(int, sem_timedwait, (sem_t *s, const struct timespec *t), (s, 
 REAL_VIA_RESOLVER(int, sem_clockwait,
 		  (sem_t *s, clockid_t c, const struct timespec *t), (s, c, t))
 
-#define REAL(ret, name, args)                                 \
-	static ret(*real_##name) args;                        \
-	if (!real_##name)                                     \
-		real_##name = (ret(*) args)mpt__real(#name)
+#define REAL MPT__REAL
 
 #define SITE() ((uintptr_t)__builtin_return_address(0))
 

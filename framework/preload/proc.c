@@ -22,13 +22,9 @@
 #include "limits.h"
 #include "shim.h"
 
-#define REAL_UNCOUNTED(ret, name, args)                       \
-	static ret(*real_##name) args;                        \
-	if (!real_##name)                                     \
-		real_##name = (ret(*) args)mpt__real(#name)
-#define REAL(ret, name, args)                                 \
-	REAL_UNCOUNTED(ret, name, args);                      \
-	mpt__count_call()
+/* Wrappers count their calls (mpt__calls). */
+#define REAL MPT__REAL_COUNTED
+#define REAL_UNCOUNTED MPT__REAL
 
 /* ---- fork ---------------------------------------------------------------- */
 

@@ -51,6 +51,16 @@ void mpt__note_child(pid_t child);
  * caller: static T (*real)(...); if (!real) real = mpt__real("name"); */
 void *mpt__real(const char *name);
 
+/* In a wrapper: declares real_NAME, the next definition of NAME, looked up
+ * once. The _COUNTED form also counts the call (mpt__count_call). */
+#define MPT__REAL(ret, name, args)                            \
+	static ret(*real_##name) args;                        \
+	if (!real_##name)                                     \
+		real_##name = (ret(*) args)mpt__real(#name)
+#define MPT__REAL_COUNTED(ret, name, args)                    \
+	MPT__REAL(ret, name, args);                           \
+	mpt__count_call()
+
 /* Records a finding made by this process: its pid and logical id are filled
  * in; detail may be NULL. Safe after fork in a threaded process (no
  * allocation). */
