@@ -117,6 +117,20 @@ static int probe(struct mpt__contain *c)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
+/* Writes text to a cgroup file (relative to dirfd, or a path with
+ * AT_FDCWD) in one write; 0, or -1 when it cannot be opened or the kernel
+ * refused the value. */
+static int put_file(int dirfd, const char *file, const char *text)
+{
+	int fd = openat(dirfd, file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t len = strlen(text);
+	int ok = write(fd, text, len) == (ssize_t)len;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
 /* Pressure (PSI) accounting off for one of our groups. With it on, every
  * context switch of a task in a lane updates the pressure state of the lane
  * and of each ancestor in our base group; bench/shim-overhead.sh's
@@ -127,13 +141,8 @@ static int probe(struct mpt__contain *c)
  * read-only or refused this is simply skipped: an optimization. */
 static void pressure_off(int dirfd, const char *file)
 {
-	int fd = openat(dirfd, file, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
 	/* EINVAL on a kernel built without PSI: nothing to undo */
-	ssize_t n = write(fd, "0", 1);
-	(void)n;
-	close(fd);
+	put_file(dirfd, file, "0");
 }
 
 static int setup_cgroup(struct mpt__contain *c)
@@ -457,15 +466,8 @@ void mpt__contain_kill(struct mpt__contain *c, int slot, unsigned long token,
 {
 	pid_t pids[4096];
 	int64_t deadline = mpt__now_ns() + 5000000000LL;
-	if (c->cgroup) {
-		int fd = openat(c->dirfd[slot], "cgroup.kill", O_WRONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			if (write(fd, "1", 1) != 1) {
-				/* fall through to signalling each process */
-			}
-			close(fd);
-		}
-	}
+	if (c->cgroup) /* when refused: signalling each process below does it */
+		put_file(c->dirfd[slot], "cgroup.kill", "1");
 	/* Every process signalled, so that the run waits until each one is
 	 * really dead: a killed process drops its memory map (and so its
 	 * token) before it becomes a zombie, and tearing down a large map
@@ -521,27 +523,18 @@ static int enable_controller(struct mpt__contain *c, const char *ctl)
 	if (!listed)
 		return -1;
 	path = mpt__xasprintf("%s/cgroup.subtree_control", c->base);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	free(path);
-	if (fd < 0)
-		return -1;
 	char w[32];
-	int len = snprintf(w, sizeof w, "+%s", ctl);
-	int ok = write(fd, w, (size_t)len) == len;
-	close(fd);
-	return ok ? 0 : -1;
+	snprintf(w, sizeof w, "+%s", ctl);
+	int r = put_file(AT_FDCWD, path, w);
+	free(path);
+	return r;
 }
 
 static int write_value(int dirfd, const char *file, unsigned long long v)
 {
-	int fd = openat(dirfd, file, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
 	char b[32];
-	int len = snprintf(b, sizeof b, "%llu", v);
-	int ok = write(fd, b, (size_t)len) == len;
-	close(fd);
-	return ok ? 0 : -1;
+	snprintf(b, sizeof b, "%llu", v);
+	return put_file(dirfd, file, b);
 }
 
 int mpt__contain_set_limits(struct mpt__contain *c, unsigned long long pids_max,
