@@ -21,15 +21,7 @@
 
 #include "../../framework/cli/options.h"
 #include "../../framework/core/util.h"
-
-#define CHECK(cond)                                                         \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "fuzz_filter: %s:%d: %s failed\n",  \
-				__FILE__, __LINE__, #cond);                 \
-			abort();                                            \
-		}                                                           \
-	} while (0)
+#include "fuzz.h"
 
 #define PROG "fz"
 #define MAX_TOKENS 32

@@ -30,15 +30,7 @@
 
 #include "../../framework/cli/options.h"
 #include "../../framework/plan/plan.h"
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "fuzz_options: %s:%d: %s failed\n",  \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
-	} while (0)
+#include "fuzz.h"
 
 #define MAX_TOKENS 64
 #define PROG "fz"

@@ -15,15 +15,7 @@
 
 #include "../../framework/core/util.h"
 #include "../../framework/plan/rules.h"
-
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "fuzz_rules: %s:%d: %s failed\n",  \
-				__FILE__, __LINE__, #cond);                \
-			abort();                                           \
-		}                                                          \
-	} while (0)
+#include "fuzz.h"
 
 static void check_duration(const char *text)
 {

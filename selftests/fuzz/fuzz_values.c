@@ -23,15 +23,7 @@
 #include "../../framework/core/util.h"
 #include "../../framework/integrations/integrations.h"
 #include "../../framework/plan/plan.h"
-
-#define CHECK(cond)                                                         \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "fuzz_values: %s:%d: %s failed\n",  \
-				__FILE__, __LINE__, #cond);                 \
-			abort();                                            \
-		}                                                           \
-	} while (0)
+#include "fuzz.h"
 
 #define PROG "fz"
 
