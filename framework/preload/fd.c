@@ -1069,7 +1069,7 @@ static int trim_iov(const struct iovec *iov, int n, size_t max, struct iovec *cu
 #define MPT__INJECT_IOV(call, iov, n, cut)                                  \
 	do {                                                                \
 		int64_t v_;                                                 \
-		if (mpt__inject_on()) {                                     \
+		if (mpt__inject_on() && mpt__inject_wants(call)) {          \
 			int a_ = mpt__inject_call(call, &v_);               \
 			if (a_ == MPT__RULE_ERROR) {                        \
 				errno = (int)v_;                            \
@@ -1179,7 +1179,7 @@ MPT__EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	REAL(ssize_t, recvmsg, (int, struct msghdr *, int));
 	USE(fd);
-	if (mpt__inject_on() && msg) { /* counted as recv */
+	if (mpt__inject_on() && mpt__inject_wants(MPT__CALL_RECV) && msg) { /* as recv */
 		struct iovec cut[IOV_CUT];
 		struct msghdr m;
 		int a = inject_msg(MPT__CALL_RECV, msg, &m, cut);
@@ -1219,7 +1219,7 @@ MPT__EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	REAL(ssize_t, sendmsg, (int, const struct msghdr *, int));
 	USE(fd);
-	if (mpt__inject_on() && msg) { /* counted as send */
+	if (mpt__inject_on() && mpt__inject_wants(MPT__CALL_SEND) && msg) { /* as send */
 		struct iovec cut[IOV_CUT];
 		struct msghdr m;
 		int a = inject_msg(MPT__CALL_SEND, msg, &m, cut);

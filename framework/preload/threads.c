@@ -277,15 +277,9 @@ void mpt__inject_alloc_setup(void)
 	alloc_rules = 0;
 	if (!mpt__inject_on())
 		return;
-	const struct mpt__inject *in = &mpt__current->inject;
-	unsigned n = in->nrules < MPT__MAX_RULES ? in->nrules : MPT__MAX_RULES;
-	for (unsigned i = 0; i < n; i++) {
-		const char *name = in->rules[i].name;
-		if (in->rules[i].target == MPT__RULE_CALL &&
-		    (!strcmp(name, "malloc") || !strcmp(name, "calloc") ||
-		     !strcmp(name, "realloc")))
-			alloc_rules = 1;
-	}
+	uint64_t mask = mpt__current->inject.call_mask;
+	alloc_rules = ((mask >> MPT__CALL_MALLOC) | (mask >> MPT__CALL_CALLOC) |
+		       (mask >> MPT__CALL_REALLOC)) & 1;
 }
 
 /* Whether this allocation fails by a rule (errno is then ENOMEM). */
