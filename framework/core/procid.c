@@ -9,8 +9,8 @@
 #include "region.h"
 
 uintptr_t mpt__fork_site;
-static char lid[48] = "?";
-static struct mpt__proc *self;
+static char lid[48] MPT__HOT = "?";
+static struct mpt__proc *self MPT__HOT;
 static unsigned pending;   /* the number the next child gets */
 
 static void set_prog(struct mpt__proc *p)
@@ -102,7 +102,7 @@ void mpt__procid_forked(pid_t child)
 /* When the preload library runs in this process too, its copy of this
  * file keeps the ids: this copy answers through it and counts nothing, so
  * no fork is numbered twice. */
-static const char *(*delegate)(void);
+static const char *(*delegate)(void) MPT__HOT;
 
 void mpt__procid_set_delegate(const char *(*fn)(void))
 {
@@ -111,7 +111,7 @@ void mpt__procid_set_delegate(const char *(*fn)(void))
 
 static void register_handlers(void)
 {
-	static int registered;
+	static int registered MPT__HOT;
 	if (!delegate && !registered && pthread_atfork(before_fork, NULL, in_child) == 0)
 		registered = 1;
 }

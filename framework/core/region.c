@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct mpt__region *mpt__current;
+struct mpt__region *mpt__current MPT__HOT;
 
 struct mpt__region *mpt__region_new(unsigned long token, int *fd_out)
 {

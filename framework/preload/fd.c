@@ -86,7 +86,7 @@ static const char *const how_name[] = {
 
 static struct fd_origin table[FD_MAX];
 static int inited;       /* the baseline is taken in this process image */
-static pid_t self_pid;   /* cached: getpid() is a system call */
+static pid_t self_pid MPT__HOT;   /* cached: getpid() is a system call */
 static int region_fd = -1;
 static uintptr_t own_lo, own_hi; /* the harness's own code */
 

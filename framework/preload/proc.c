@@ -353,7 +353,7 @@ static void at_exit_handler(int status, void *arg)
 
 void mpt__shim_register_exit(void)
 {
-	static pid_t registered_in;
+	static pid_t registered_in MPT__HOT;
 	mpt__inject_alloc_setup(); /* the shim has just become active here */
 	if (registered_in == getpid())
 		return;

@@ -14,7 +14,7 @@
 #include "../core/util.h"
 #include "../inspect/symbolize.h"
 
-int mpt__shim_active;
+int mpt__shim_active MPT__HOT;
 
 #ifdef MPT_PRELOAD
 /* The preload library announces itself, so a libmptest loaded beside it
@@ -143,7 +143,7 @@ void mpt__site_text(uintptr_t addr, char *buf, size_t size)
 	mpt__symbolize(getpid(), addr, buf, size);
 }
 
-unsigned long mpt__calls;
+unsigned long mpt__calls MPT__HOT;
 pid_t mpt__last_child;
 unsigned long mpt__last_child_calls;
 int64_t mpt__last_child_ns;

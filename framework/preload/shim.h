@@ -54,7 +54,7 @@ void *mpt__real(const char *name);
 /* In a wrapper: declares real_NAME, the next definition of NAME, looked up
  * once. The _COUNTED form also counts the call (mpt__count_call). */
 #define MPT__REAL(ret, name, args)                            \
-	static ret(*real_##name) args;                        \
+	static ret(*real_##name) args MPT__HOT;               \
 	if (!real_##name)                                     \
 		real_##name = (ret(*) args)mpt__real(#name)
 #define MPT__REAL_COUNTED(ret, name, args)                    \

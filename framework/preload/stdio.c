@@ -89,7 +89,7 @@ struct held {
 };
 
 static struct held held[MAX_HELD];
-static int nheld;
+static int nheld MPT__HOT;
 
 static unsigned long fnv(const char *p, size_t n)
 {

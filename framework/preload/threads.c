@@ -75,7 +75,7 @@ int __vfprintf_chk(FILE *fp, int flag, const char *fmt, va_list ap);
 void __syslog_chk(int pri, int flag, const char *fmt, ...);
 void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap);
 
-static int armed;         /* an armed child: nothing unsafe reported yet */
+static int armed MPT__HOT;        /* an armed child: nothing unsafe reported yet */
 static int fork_threads;  /* threads in the parent at the last fork */
 
 /* An allocator call made from inside libc or the dynamic loader, kept for
@@ -202,7 +202,7 @@ static struct range runtime[4]; /* executable segments of libc and ld.so */
 static int nruntime;
 static struct range own[8];     /* ... and of libmptest and its preload copy */
 static int nown;
-static int alloc_rules;         /* a rule names malloc, calloc or realloc */
+static int alloc_rules MPT__HOT;         /* a rule names malloc, calloc or realloc */
 
 static int in_runtime(uintptr_t a)
 {

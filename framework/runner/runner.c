@@ -500,7 +500,7 @@ static int has_kind_from(const struct mpt__result *r, int kind, pid_t pid)
 	return 0;
 }
 
-static struct mpt__result *zombie_target;
+static struct mpt__result *zombie_target MPT__HOT;
 
 static void zombie_to_result(int kind, pid_t pid, const char *id,
 			     const char *message, const char *detail)
