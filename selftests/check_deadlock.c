@@ -68,6 +68,12 @@ static json_object *found_deadlock(json_object *rep, const char *name, struct ru
 	ck_assert_int_eq(r->status, 1);
 	ck_assert_int_eq(json_count_kind(t, "deadlock"), 1);
 	ck_assert_int_eq(json_count_kind(t, "timeout"), 0);
+	/* Nothing else: taking the stacks must not let a process run on
+	 * (a write cut short by the attach, an assertion on its count). */
+	json_object *all;
+	ck_assert(json_object_object_get_ex(t, "findings", &all));
+	ck_assert_msg(json_object_array_length(all) == 1, "%s: findings besides the deadlock: %s",
+		      name, json_object_to_json_string(all));
 	json_object *f = json_finding(t, "deadlock");
 	ck_assert_str_eq(json_str(f, "process"), "p0");
 	ck_assert_int_gt(json_int(f, "pid"), 1);

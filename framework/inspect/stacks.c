@@ -114,6 +114,15 @@ void mpt__stacks_append(struct mpt__buf *b, const pid_t *pids,
 	}
 	mpt__buf_printf(b, "\nStacks (%s, taken after the verdict):\n",
 			gdb ? "gdb" : "eu-stack");
+	/* Attaching interrupts the call each process is blocked in: a write
+	 * to a full pipe returns what it wrote so far, and the process would
+	 * run on (fail an assertion on the short count, exit, wake its
+	 * parent) before the tree is killed, adding findings that are only
+	 * echoes of the verdict. Stopped first, they stay stopped through
+	 * the attach and the detach (both tools leave a stopped process
+	 * stopped) until the kill. */
+	for (int i = 0; i < n; i++)
+		kill(pids[i], SIGSTOP);
 	char **env = tool_env();
 	struct job *jobs = mpt__xcalloc((size_t)n, sizeof *jobs);
 	struct pollfd *pfd = mpt__xcalloc((size_t)n, sizeof *pfd);

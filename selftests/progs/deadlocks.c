@@ -54,15 +54,17 @@ MPT_TEST(deadlock, join_before_drain, .timeout_ms = 20000)
 		static char big[PAYLOAD];
 		close(fd[0]);
 		memset(big, 'x', sizeof big);
-		ssize_t w = write(fd[1], big, sizeof big);
-		_exit(w == (ssize_t)sizeof big ? 0 : 1);
+		/* As real code would: an assertion on the count, which a
+		 * write cut short would fail. */
+		MPT_ASSERT_EQ(write(fd[1], big, sizeof big), (ssize_t)sizeof big);
+		_exit(0);
 	}
 	close(fd[1]);
 	/* Let the child fill the pipe: the deadlock forms when its write
 	 * blocks, and the parent's waitpid() closes the cycle. */
 	usleep(20000);
 	fprintf(stderr, "mpt-bench: body-start-ns=%lld waitpid-ns=%lld\n", start, mono_ns());
-	waitpid(p, NULL, 0);
+	mpt_wait_exited(p, 0);
 	char buf[4096];
 	while (read(fd[0], buf, sizeof buf) > 0)
 		;
