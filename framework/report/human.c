@@ -56,7 +56,10 @@ static void indent(FILE *f, const char *text, const char *pad)
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		fprintf(f, "%s%.*s\n", pad, (int)n, p);
+		if (n)
+			fprintf(f, "%s%.*s\n", pad, (int)n, p);
+		else
+			fputc('\n', f); /* no whitespace-only lines */
 		p += n + (nl ? 1 : 0);
 	}
 }
