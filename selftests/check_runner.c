@@ -187,6 +187,102 @@ START_TEST(run_level_allow)
 }
 END_TEST
 
+/* ---- the session region's record table (64 records) -------------------- */
+
+static json_object *mpt_run_json(char **args, int nargs, int want_status,
+				 struct run_result *r);
+
+/* The first finding of a test, in report order. */
+static json_object *first_finding(json_object *t)
+{
+	json_object *fs;
+	ck_assert(t && json_object_object_get_ex(t, "findings", &fs));
+	ck_assert_int_gt((int)json_object_array_length(fs), 0);
+	return json_object_array_get_idx(fs, 0);
+}
+
+static int finding_count(json_object *t)
+{
+	json_object *fs;
+	ck_assert(t && json_object_object_get_ex(t, "findings", &fs));
+	return (int)json_object_array_length(fs);
+}
+
+/* Allowed findings are not recorded at all: 80 allowed zombies, or 80
+ * allowed stdio duplicates before a failing assertion, used to fill the
+ * region and fail the test with a made-up "assertion". Findings that do
+ * not fit are said to be missing, on the first finding reported. */
+START_TEST(allowed_findings_take_no_slot)
+{
+	char *json = path_in(scratch(), "records.json");
+	char *argv[] = {prog("records"), opt("--json", json), NULL};
+	struct run_result r = run_cmd(argv, NULL, 60);
+	ck_assert_msg(r.status == 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	json_object *rep = json_load(json);
+	ck_assert_msg(rep != NULL, "no JSON report; stdout:\n%s\nstderr:\n%s", r.out, r.err);
+	expect_clean(json_test(rep, "records/zombies_allowed"), "records/zombies_allowed");
+	json_object *f = expect_only(json_test(rep, "records/assert_after_allowed"),
+				     "records/assert_after_allowed", "assertion", "p0");
+	ASSERT_CONTAINS(json_str(f, "message"), "MPT_ASSERT_EQ(answer, 42)");
+
+	/* Not allowed: the region holds 64 of the 80 zombies; nothing else
+	 * is filed, and the first finding says that 16 are missing. */
+	json_object *t = json_test(rep, "records/zombies_reported");
+	check_status(rep, "records/zombies_reported", "fail");
+	ck_assert_int_eq(json_count_kind(t, "zombie"), 64);
+	ck_assert_int_eq(finding_count(t), 64);
+	const char *detail = json_str(first_finding(t), "detail");
+	ASSERT_CONTAINS(detail, "Reap every child");
+	ASSERT_CONTAINS(detail, "This report is incomplete: the test wrote 80 records "
+			"to the session region, which holds 64, and the last 16 were dropped");
+	/* The human report counts the hidden ones without claiming that the
+	 * other reports have every finding. */
+	ASSERT_CONTAINS(r.out, "\n  ... and 54 more zombie findings, listed in --json and --junit\n");
+	ck_assert_msg(!strstr(r.out, "all of them"), "%s", r.out);
+	ASSERT_CONTAINS(r.out, "1 passed, 2 failed");
+	json_object_put(rep);
+	run_free(&r);
+}
+END_TEST
+
+/* The same through mpt-run and --allow: 100 zombies or 100 stdio
+ * duplicates from an unmodified program. */
+START_TEST(run_level_allow_many)
+{
+	char *records = prog("records");
+	struct run_result r;
+	char *dir = (char *)scratch();
+	char *json = path_in(dir, "allow-zombies.json");
+	char *a1[] = {mpt_run(), "--allow=zombie", opt("--json", json), "--", records,
+		      "--plain-zombies=100", NULL};
+	r = run_cmd(a1, NULL, 60);
+	ck_assert_msg(r.status == 0, "exit %d\n%s%s", r.status, r.out, r.err);
+	json_object *rep = json_load(json);
+	expect_clean(json_test(rep, "records"), "--allow=zombie");
+	json_object_put(rep);
+	run_free(&r);
+
+	json = path_in(dir, "allow-stdio.json");
+	char *a2[] = {mpt_run(), "--allow=stdio-duplicate", opt("--json", json), "--", records,
+		      "--plain-stdio=100", NULL};
+	r = run_cmd(a2, NULL, 60);
+	ck_assert_msg(r.status == 0, "exit %d\n%s%s", r.status, r.out, r.err);
+	rep = json_load(json);
+	expect_clean(json_test(rep, "records"), "--allow=stdio-duplicate");
+	json_object_put(rep);
+	run_free(&r);
+
+	/* Not allowed: 64 kept, 36 said to be missing, no "assertion". */
+	rep = mpt_run_json((char *[]){records, "--plain-zombies=100"}, 2, 1, &r);
+	json_object *t = json_test(rep, "records");
+	ck_assert_int_eq(json_count_kind(t, "zombie"), 64);
+	ck_assert_int_eq(finding_count(t), 64);
+	ASSERT_CONTAINS(json_str(first_finding(t), "detail"), "the last 36 were dropped");
+	json_object_put(rep);
+	run_free(&r);
+}
+END_TEST
+
 /* ---- report formats ------------------------------------------------------ */
 
 START_TEST(junit_valid_whatever_was_printed)
@@ -837,6 +933,8 @@ static Suite *suite(void)
 	tcase_add_test(t, verdicts_every_kind);
 	tcase_add_test(t, verdicts_fallback_containment);
 	tcase_add_test(t, run_level_allow);
+	tcase_add_test(t, allowed_findings_take_no_slot);
+	tcase_add_test(t, run_level_allow_many);
 	tcase_add_test(t, fallback_parallel_tests_stay_apart);
 	tcase_add_test(t, junit_valid_whatever_was_printed);
 	tcase_add_test(t, tap_plan_and_lines);

@@ -59,6 +59,7 @@ void mpt__region_reset(struct mpt__region *r)
 	       sizeof r->inject.faults[0] * (n < MPT__MAX_FAULTS ? n : MPT__MAX_FAULTS));
 	memset(&r->inject, 0, offsetof(struct mpt__inject, faults));
 	r->leader = 0;
+	r->allow = 0;
 	atomic_store(&r->nrecords, 0);
 	atomic_store(&r->nprocs, 0);
 	atomic_store(&r->skipped, 0);

@@ -150,6 +150,11 @@ struct mpt__region {
 	atomic_int live_procs;
 	uint64_t max_memory;         /* bytes per process (RLIMIT_AS), 0: none */
 	atomic_uint limit_hit;
+	/* The finding kinds the test does not report (MPT_ALLOW_* bits: its
+	 * .allow and the run's --allow), set by the runner before the leader
+	 * starts. The shim records no finding of these kinds: recorded, they
+	 * would only take the slots that the findings that count need. */
+	uint32_t allow;
 };
 
 /* Creates and maps a fresh region; NULL and errno on failure. The memfd is

@@ -77,7 +77,9 @@ void mpt__human_result(struct mpt__human *h, const struct mpt__result *r)
 	fputc('\n', f);
 	/* Many findings of one kind (200 leaked children) are shown as the
 	 * first few and a count; the advice is shown once per kind. The JSON
-	 * and JUnit reports keep every one. */
+	 * and JUnit reports list every finding of the result (those the
+	 * session region could not hold are in none: the first finding's
+	 * detail says so). */
 	enum { SHOW_PER_KIND = 10 };
 	int shown[MPT__K_COUNT] = {0}, hidden[MPT__K_COUNT] = {0};
 	for (const struct mpt__finding *x = r->findings; x; x = x->next) {
@@ -105,8 +107,8 @@ void mpt__human_result(struct mpt__human *h, const struct mpt__result *r)
 	}
 	for (int k = 0; k < MPT__K_COUNT; k++)
 		if (hidden[k])
-			fprintf(f, "  ... and %d more %s findings (all of them are in "
-				   "--json and --junit)\n", hidden[k], mpt__kind_name(k));
+			fprintf(f, "  ... and %d more %s findings, listed in --json and "
+				   "--junit\n", hidden[k], mpt__kind_name(k));
 	int failed = r->status == MPT__FAIL || r->status == MPT__ERROR;
 	/* Injected faults explain a failure; a passing test lists them only
 	 * with --verbose. */
