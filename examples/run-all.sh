@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds every example (examples/NN-*/) and runs its buggy and fixed programs
 # under mptest, then prints a table: example, buggy verdict, fixed verdict,
-# and what mptest said about the buggy one. Exits 0 when every buggy program
-# got the finding its README names ("Expected finding: KIND") and every fixed
-# program passed. A buggy program gets up to 3 runs to show its bug (the
+# the API test's verdicts, and what mptest said about the buggy one (cut at
+# a word, with "…", to keep the table narrow). Exits 0 when every buggy
+# program got the finding its README names ("Expected finding: KIND"), the
+# README's "- **Finding**: `KIND`" bullet names that same kind, and every
+# fixed program passed. A buggy program gets up to 3 runs to show its bug (the
 # races of 01 and 03 show on nearly every run, not on every one); a fixed
 # program gets one, and must pass it.
 #
@@ -51,7 +53,9 @@ fi
 out=$build/examples-run
 mkdir -p "$out" || exit 2
 cc=${CC:-cc}
-cflags=(-O1 -g -Wall -pthread)
+# The public headers: an example may mark points with <mptest-point.h>,
+# which needs no libmptest.
+cflags=(-O1 -g -Wall -pthread -I"$here/../include")
 api_flags=(-I"$here/../include" -L"$build/.libs" -Wl,-rpath,"$build/.libs" -lmptest)
 
 dirs=()
@@ -98,6 +102,20 @@ message() {
 		[ -n "$said" ] && line="$(printf '%s' "$line" | sed 's/^[^ ]* exited/exited/'): $said" ;;
 	esac
 	printf '%s\n' "$line"
+}
+
+# shorten TEXT WIDTH: TEXT, or when it is longer than WIDTH characters, as
+# much of it as fits with "…" after it, cut at a space.
+shorten() {
+	local LC_ALL=C.UTF-8 t=$1 w=$2
+	if [ ${#t} -le "$w" ]; then
+		printf '%s\n' "$t"
+		return
+	fi
+	t=${t:0:$((w - 1))}
+	case $t in *" "*) t=${t% *} ;; esac
+	t=${t%[,;:(]}
+	printf '%s…\n' "$t"
 }
 
 # build NAME VARIANT DIR: compiles DIR/VARIANT.c with the shared code into
@@ -147,19 +165,28 @@ run_one() {
 bad=0
 n=0
 max_tries=3
-row='%-26s %-26s %-6s %-30s %s\n'
+# A row per example, and under it, indented, what mptest said about the
+# buggy program: the table stays within 100 columns.
+row='%-26s %-26s %-6s %s\n'
+said='    %s\n'
+said_width=96
 ntests=0
 for dir in "${dirs[@]}"; do
 	[ -f "$dir/test.c" ] && ntests=$((ntests + 1))
 done
 if [ $tap = 1 ]; then
-	echo "1..$((2 * ${#dirs[@]} + 2 * ntests))"
+	echo "1..$((3 * ${#dirs[@]} + 2 * ntests))"
 else
-	printf "$row" EXAMPLE BUGGY FIXED "API (test.c: BUGGY/FIXED)" "WHAT MPTEST SAID ABOUT THE BUGGY ONE"
+	printf "$row" EXAMPLE BUGGY FIXED "API (test.c: BUGGY/FIXED)"
+	printf "$said" "WHAT MPTEST SAID ABOUT THE BUGGY ONE"
 fi
 for dir in "${dirs[@]}"; do
 	name=$(basename "$dir")
 	expected=$(sed -n 's/^Expected finding: *\([a-z-]*\).*/\1/p' "$dir/README.md" 2>/dev/null | tail -1)
+	# The kind the README's "- **Finding**: `KIND` — ..." bullet tells the
+	# reader about must be the one the meta-test expects.
+	documented=$(sed -n 's/^- \*\*Finding\*\*: *`\([a-z-]*\)`.*/\1/p' "$dir/README.md" 2>/dev/null | head -1)
+	if [ -n "$expected" ] && [ "$documented" = "$expected" ]; then d_ok=1; else d_ok=0; bad=1; fi
 	verdict=()
 	tries=1
 	for v in buggy fixed; do
@@ -169,10 +196,10 @@ for dir in "${dirs[@]}"; do
 		fi
 		run_one "$name" "$v" "$dir"
 		k=$(kinds "$out/$name-$v.json")
-		# A race (01, 03) shows on nearly every run, not on every one:
-		# until --explore can search for it, the buggy program gets up to
-		# $max_tries runs to show its bug. The fixed one gets one, and
-		# must pass it.
+		# A race (01, 03) shows on nearly every run, not on every one,
+		# and this version has no --explore to search schedules for it:
+		# the buggy program gets up to $max_tries runs to show its bug.
+		# The fixed one gets one, and must pass it.
 		while [ $v = buggy ] && [ $tries -lt $max_tries ] && [ -n "$expected" ] &&
 		      case ",$k," in *",$expected,"*) false ;; *) true ;; esac; do
 			tries=$((tries + 1))
@@ -236,6 +263,9 @@ for dir in "${dirs[@]}"; do
 			[ "$f" = build-failed ] && sed 's/^/# /' "$out/$name-fixed.build"
 			[ "$f" = error ] && tail -5 "$out/$name-fixed.out" | sed 's/^/# /'
 		fi
+		n=$((n + 1))
+		echo "$([ $d_ok = 1 ] || printf 'not ')ok $n - $name: README.md's **Finding** bullet names the Expected finding (${expected:-none})"
+		[ $d_ok = 1 ] || echo "# the bullet names ${documented:-no kind (no \"- **Finding**: \`KIND\`\" line)}, the Expected finding: line ${expected:-is missing}"
 		if [ -f "$dir/test.c" ]; then
 			n=$((n + 1))
 			echo "$([ $tb_ok = 1 ] || printf 'not ')ok $n - $name: test.c against buggy.c gets ${texpected:-(no Expected finding: line in README.md)}"
@@ -254,9 +284,10 @@ for dir in "${dirs[@]}"; do
 	else
 		note=
 		[ $tries = 1 ] || note="[$tries runs] "
-		printf "$row" "$name" "$b" "$f" "$api" \
-			"$note$(message "$out/$name-buggy.json" "$expected" | cut -c1-100)"
+		printf "$row" "$name" "$b" "$f" "$api"
+		printf "$said" "$(shorten "$note$(message "$out/$name-buggy.json" "$expected")" $said_width)"
 		[ $b_ok = 1 ] || echo "  !! expected ${expected:-(README.md has no Expected finding: line)}"
+		[ $d_ok = 1 ] || echo "  !! README.md's **Finding** bullet names ${documented:-no kind}, its Expected finding: line ${expected:-is missing}"
 		[ $f_ok = 1 ] || echo "  !! the fixed program should pass${f:+ (got $f: $(message "$out/$name-fixed.json" | cut -c1-80))}"
 		[ $tb_ok = 1 ] || echo "  !! test.c against buggy.c: expected $texpected (got $tb: $(message "$out/$name-test-buggy.json" | cut -c1-80))"
 		[ $tf_ok = 1 ] || echo "  !! test.c against fixed.c should pass (got $tf: $(message "$out/$name-test-fixed.json" | cut -c1-80))"

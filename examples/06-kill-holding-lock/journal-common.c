@@ -6,11 +6,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mptest-point.h>   /* MPT_POINT: a no-op without the harness */
+
 #include "journal.h"
 
 static void append(struct journal *j, long seq)
 {
 	pthread_mutex_lock(&j->lock);
+	MPT_POINT("journal.locked");   /* --inject=point=journal.locked:... */
 	long slot = j->head % SLOTS;
 	j->rec[slot].writer = getpid();
 	j->rec[slot].seq = seq;

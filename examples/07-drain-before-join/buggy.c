@@ -21,6 +21,7 @@ int read_report(size_t size)
 	ssize_t r;
 	while ((r = read(fd[0], buf, sizeof buf)) > 0)
 		total += (size_t)r;
+	close(fd[0]);
 	printf("read %zu bytes\n", total);
-	return total == size ? 0 : 1;
+	return total == size && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
 }
