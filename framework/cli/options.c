@@ -368,7 +368,7 @@ int mpt__parse_opts(int argc, char **argv, int mode, struct mpt__opts *o)
 			size_t n = strlen(later[k]);
 			if (!strncmp(a, later[k], n) && (a[n] == 0 || a[n] == '='))
 				return bad(prog, later[k], "not available yet in this version of mptest",
-					   "it lands with the fault-injection, scheduling and integration releases");
+					   "--help lists the options this version has");
 		}
 		if (m == 2)
 			return bad(prog, a, "missing value", "use the --option=VALUE form");
