@@ -136,6 +136,25 @@ START_TEST(api_leak_pipe)
 }
 END_TEST
 
+/* A descriptor made by a call the shim does not watch (eventfd) before any
+ * call it does: the baseline is taken when the body starts, not at the
+ * first watched call, so it is the test's leak. */
+START_TEST(api_leak_unwatched)
+{
+	json_object *f = exactly(api("fd/leak_unwatched_buggy"), "leak_unwatched_buggy", "p0");
+	names_fd(f, "anon_inode:[eventfd])");
+	contains(json_str(f, "message"), "still open when p0 (pid ");
+	contains(json_str(f, "detail"), "Made by a call mptest does not watch");
+	expect_clean(api("fd/leak_unwatched_fixed"), "leak_unwatched_fixed");
+	int status;
+	f = exactly(under_mpt_run("leak-unwatched", &status), "leak-unwatched", "p0");
+	names_fd(f, "anon_inode:[eventfd])");
+	ck_assert_int_eq(status, 1);
+	expect_clean(under_mpt_run("leak-unwatched-fixed", &status), "leak-unwatched-fixed");
+	ck_assert_int_eq(status, 0);
+}
+END_TEST
+
 /* Six leaks one by one, the rest in one: the region holds few records. */
 START_TEST(api_many_leaks_fold)
 {
@@ -145,6 +164,8 @@ START_TEST(api_many_leaks_fold)
 	ck_assert_int_eq((int)json_object_array_length(findings(t)), 7);
 	json_object *last = json_object_array_get_idx(findings(t), 6);
 	contains(json_str(last, "message"), "4 more descriptors");
+	contains(json_str(last, "message"), "still open when p0 (pid ");
+	contains(json_str(last, "message"), ", hyg_fd) exited"); /* the program */
 	expect_clean(api("fd/leak_allowed"), "leak_allowed");
 }
 END_TEST
@@ -302,6 +323,7 @@ int main(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, api_leak_open);
 	tcase_add_test(t, api_leak_pipe);
+	tcase_add_test(t, api_leak_unwatched);
 	tcase_add_test(t, api_many_leaks_fold);
 	tcase_add_test(t, mpt_run_leak_open);
 	tcase_add_test(t, api_pipe_into_exec);

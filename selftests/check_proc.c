@@ -73,11 +73,28 @@ END_TEST
 
 START_TEST(leaked_process)
 {
-	expect_only(api("proc/leaked_buggy"), "leaked_buggy", "leaked-process", "p0.1");
+	json_object *f = expect_only(api("proc/leaked_buggy"), "leaked_buggy", "leaked-process",
+				     "p0.1");
+	/* Which process, its program, and where it was forked. */
+	contains(json_str(f, "message"), "p0.1 (pid ");
+	contains(json_str(f, "message"), ", hyg_proc) was still running when the test ended");
+	contains(json_str(f, "detail"), "Started by p0 (pid ");
+	contains(json_str(f, "detail"), " at mpt__fn_proc__leaked_buggy (hyg_proc.c:");
+	contains(json_str(f, "detail"), "waited for (waitpid)");
 	expect_clean(api("proc/leaked_fixed"), "leaked_fixed");
 	struct run_result r;
-	expect_only(under_mpt_run("leak", &r), "leak", "leaked-process", "p0.1");
+	f = expect_only(under_mpt_run("leak", &r), "leak", "leaked-process", "p0.1");
+	contains(json_str(f, "message"), ", proc) was still running");
+	contains(json_str(f, "detail"), "Started by p0 (pid ");
+	contains(json_str(f, "detail"), "(proc.c:"); /* the fork call site, with its line */
 	expect_clean(under_mpt_run("leak-fixed", &r), "leak-fixed");
+	/* A worker that became another program, forked by a p0 that is gone:
+	 * who started it is still known. */
+	f = expect_only(under_mpt_run("leak-exec", &r), "leak-exec", "leaked-process", "p0.1");
+	contains(json_str(f, "message"), "p0.1 (pid ");
+	contains(json_str(f, "message"), ") was still running");
+	contains(json_str(f, "detail"), "Started by p0 (pid ");
+	contains(json_str(f, "detail"), "). Every process a test starts"); /* no site */
 }
 END_TEST
 
@@ -99,7 +116,14 @@ START_TEST(exit_status)
 	struct run_result r;
 	json_object *f = expect_only(under_mpt_run("exit-status", &r), "exit-status", "exit-status", "p0");
 	contains(json_str(f, "message"), "status 3");
+	/* One line of advice, as every finding has. */
+	contains(json_str(f, "detail"), "its output above says why");
+	contains(json_str(f, "detail"), "--allow=exit-status");
 	expect_clean(under_mpt_run("exit-status-fixed", &r), "exit-status-fixed");
+	f = expect_only(api("proc/body_exits_nonzero"), "body_exits_nonzero", "exit-status", "p0");
+	contains(json_str(f, "message"), "the test leader exited with status 3");
+	contains(json_str(f, "detail"), "MPT_ASSERT");
+	expect_clean(api("proc/body_exits_zero"), "body_exits_zero");
 }
 END_TEST
 
@@ -149,6 +173,11 @@ START_TEST(explicit_fd_and_lock_assertions)
 				 "assert_fds_unchanged_fails", "assertion", "p0");
 	contains(json_str(f, "message"), "mpt_assert_fds_unchanged() failed: 1 descriptor");
 	contains(json_str(f, "message"), "(/dev/null) made by open() at mpt__fn_proc__assert_fds_unchanged_fails");
+	/* Made by a call the shim does not watch, as the body's first act. */
+	f = expect_only(api("proc/assert_fds_unchanged_sees_unwatched"),
+			"assert_fds_unchanged_sees_unwatched", "assertion", "p0");
+	contains(json_str(f, "message"), "mpt_assert_fds_unchanged() failed: 1 descriptor");
+	contains(json_str(f, "message"), "(anon_inode:[eventfd])");
 	expect_clean(api("proc/assert_fds_unchanged_passes"), "assert_fds_unchanged_passes");
 	f = expect_only(api("proc/assert_no_locks_fails"), "assert_no_locks_fails", "assertion", "p0");
 	contains(json_str(f, "message"), "mpt_assert_no_locks() failed: 1 lock still held: process-shared mutex 0x");

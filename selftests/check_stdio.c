@@ -65,7 +65,7 @@ START_TEST(duplicate_at_exit_api)
 	json_object *f = expect_only(api("stdio/duplicate_at_exit"), "duplicate_at_exit",
 				 "stdio-duplicate", "p0.1");
 	contains(json_str(f, "message"), "p0.1 (pid ");
-	contains(json_str(f, "message"), "wrote again 9 bytes of stdout that its parent p0");
+	contains(json_str(f, "message"), ", hyg_stdio) wrote again 9 bytes of stdout that its parent p0");
 	contains(json_str(f, "message"), "(\"starting\\n\"), at exit()");
 	contains(json_str(f, "detail"), "Forked at mpt__fn_stdio__duplicate_at_exit (hyg_stdio.c:");
 	contains(json_str(f, "detail"), "fflush(stdout) " ADVICE_STDIO);
@@ -110,7 +110,7 @@ START_TEST(duplicate_mpt_run)
 	struct run_result r;
 	json_object *f = expect_only(under_mpt_run("dup-printf-exit", NULL, &r), "dup-printf-exit",
 				 "stdio-duplicate", "p0.1");
-	contains(json_str(f, "message"), "22 bytes of stdout");
+	contains(json_str(f, "message"), ", stdio) wrote again 22 bytes of stdout");
 	contains(json_str(f, "message"), "(\"hello from the parent\\n\"), at exit()");
 	contains(json_str(f, "detail"), "(stdio.c:"); /* the fork call site, with its line */
 	ck_assert_int_eq(r.status, 1);
@@ -175,6 +175,7 @@ START_TEST(threads_api)
 	contains(json_str(f, "message"), "p0.1 (pid ");
 	/* "printf() after": ASan's printf interceptor makes it vprintf(). */
 	contains(json_str(f, "message"), "printf() after fork() in a process with 2 threads");
+	contains(json_str(f, "message"), ", hyg_stdio) called "); /* the program */
 #ifndef __SANITIZE_ADDRESS__ /* there the caller is ASan's printf interceptor */
 	contains(json_str(f, "message"), "from mpt__fn_threads__printf_in_child (hyg_stdio.c:");
 #endif
@@ -234,6 +235,72 @@ START_TEST(threads_fixed_twins_mpt_run)
 }
 END_TEST
 
+/* A private mutex locked in the child: the classic. The report names the
+ * lock call and where the child made it; a lock in a child of a
+ * single-threaded process, or of a process-shared mutex, is not one. */
+START_TEST(threads_mutex_api)
+{
+	json_object *f = expect_only(api("threads/mutex_in_child"), "mutex_in_child",
+				 "fork-with-threads", "p0.1");
+	contains(json_str(f, "message"), "p0.1 (pid ");
+	contains(json_str(f, "message"), ", hyg_stdio) called pthread_mutex_lock() after fork() "
+		 "in a process with 2 threads");
+	contains(json_str(f, "message"), "from mpt__fn_threads__mutex_in_child (hyg_stdio.c:");
+	contains(json_str(f, "detail"), "the lock it takes may have been held by another thread");
+	contains(json_str(f, "detail"), ADVICE_THREADS);
+	expect_clean(api("threads/single_threaded_child_locks"), "single_threaded_child_locks");
+	expect_clean(api("threads/shared_mutex_in_child"), "shared_mutex_in_child");
+}
+END_TEST
+
+START_TEST(threads_mutex_mpt_run)
+{
+	struct run_result r;
+	json_object *f = expect_only(under_mpt_run("threads-mutex-in-child", NULL, &r),
+				 "threads-mutex-in-child", "fork-with-threads", "p0.1");
+	contains(json_str(f, "message"), ", stdio) called pthread_mutex_lock()");
+	contains(json_str(f, "message"), "from child_mutex (stdio.c:");
+	ck_assert_int_eq(r.status, 1);
+	f = expect_only(under_mpt_run("threads-trylock-in-child", NULL, &r),
+		    "threads-trylock-in-child", "fork-with-threads", "p0.1");
+	contains(json_str(f, "message"), "called pthread_mutex_trylock()");
+	mpt_run_clean("threads-joined-mutex");
+	mpt_run_clean("single-mutex");
+}
+END_TEST
+
+/* An allocation libc makes inside setenv() before the child execs: the
+ * exec must not drop it (the report is made on the way into exec, and
+ * the region keeps it across). Building the environment before fork and
+ * passing it to execle() is the fix. */
+START_TEST(threads_unsafe_then_exec)
+{
+	/* The ASan build leaves the allocator to the sanitizer. */
+#ifdef __SANITIZE_ADDRESS__
+	return;
+#endif
+	json_object *f;
+	expect_clean(api("threads/fixed_env_built_before_fork"), "fixed_env_built_before_fork");
+	/* memcheck replaces the allocator in the API program it runs (the
+	 * program mpt-run execs runs without it). */
+	if (!under_valgrind()) {
+		f = expect_only(api("threads/setenv_then_exec"), "setenv_then_exec",
+				"fork-with-threads", "p0.1");
+		contains(json_str(f, "message"), "alloc() after fork() in a process with 2 threads");
+		contains(json_str(f, "detail"),
+			 "Forked at mpt__fn_threads__setenv_then_exec (hyg_stdio.c:");
+		contains(json_str(f, "detail"), "the child exec'd afterwards: too late");
+	}
+	struct run_result r;
+	f = expect_only(under_mpt_run("threads-setenv-exec", NULL, &r), "threads-setenv-exec",
+			"fork-with-threads", "p0.1");
+	contains(json_str(f, "message"), "alloc() after fork() in a process with 2 threads");
+	contains(json_str(f, "detail"), "the child exec'd afterwards: too late");
+	ck_assert_int_eq(r.status, 1);
+	mpt_run_clean("threads-execle");
+}
+END_TEST
+
 /* ---- under Valgrind --------------------------------------------------------
  * memcheck replaces the shim's malloc and free with its own (so the
  * allocator half of fork-with-threads steps aside there); everything else
@@ -287,6 +354,9 @@ int main(void)
 	tcase_add_test(t, threads_fixed_twins_api);
 	tcase_add_test(t, threads_mpt_run);
 	tcase_add_test(t, threads_fixed_twins_mpt_run);
+	tcase_add_test(t, threads_mutex_api);
+	tcase_add_test(t, threads_mutex_mpt_run);
+	tcase_add_test(t, threads_unsafe_then_exec);
 	tcase_add_test(t, under_valgrind_mpt_run);
 	suite_add_tcase(s, t);
 	SRunner *sr = srunner_create(s);

@@ -255,6 +255,19 @@ static void init(void)
 	errno = e;
 }
 
+/* When the shim becomes active in a process (a test leader about to run
+ * the body, a program loaded into the tree), from proc.c: the baseline is
+ * what is open now. Taken later, at the first watched call, it would
+ * count as the harness's whatever the test had made by then through calls
+ * the shim does not watch (eventfd, memfd_create, epoll_create, opendir,
+ * mkstemp), and never report their leaks. */
+void mpt__fd_start(void);
+void mpt__fd_start(void)
+{
+	if (mpt__current)
+		ensure_init();
+}
+
 /* At load time, while the process is still single-threaded: registering a
  * fork handler later, in a child forked from threads, could block.
  *
@@ -618,8 +631,8 @@ static void report_open_at_exit(void)
 	if (shown > 6) {
 		char msg[768];
 		snprintf(msg, sizeof msg, "%d more descriptors opened during the test were still "
-			 "open when %s (pid %d) exited: %s", shown - 6, mpt__procid(),
-			 (int)self_pid, more);
+			 "open when %s (pid %d, %s) exited: %s", shown - 6, mpt__procid(),
+			 (int)self_pid, prog_name(), more);
 		mpt__shim_finding(MPT__K_FD_LEAK, msg, "Close them before the test ends.");
 	}
 }

@@ -145,6 +145,20 @@ REAL_VIA_RESOLVER(int, sem_clockwait,
 
 #define SITE() ((uintptr_t)__builtin_return_address(0))
 
+/* fork-with-threads (threads.c): set in a child forked while other threads
+ * ran, until its first call that is not async-signal-safe. Taking a
+ * private lock there is the classic: another thread may have held it at
+ * fork, and in the child nobody ever releases it. A process-shared lock
+ * is not in question (its holder lives on in another process), nor is a
+ * child of a single-threaded process (never armed). */
+extern int mpt__threads_armed;
+void mpt__threads_lock_call(const char *call, uintptr_t site);
+#define WATCH_PRIVATE(call)                                     \
+	do {                                                    \
+		if (__builtin_expect(mpt__threads_armed, 0))    \
+			mpt__threads_lock_call(call, SITE());   \
+	} while (0)
+
 /* The bookkeeping for shared objects stays out of line, so the wrappers'
  * fast path is a test, a branch and a jump. */
 
@@ -426,32 +440,40 @@ __attribute__((noinline)) static int unlock_shared(pthread_mutex_t *m)
 MPT__EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	MPT__INJECT_RET(MPT__CALL_MUTEX_LOCK);
-	if (__builtin_expect(!shared_mutex(m), 1))
+	if (__builtin_expect(!shared_mutex(m), 1)) {
+		WATCH_PRIVATE("pthread_mutex_lock");
 		return CALL(pthread_mutex_lock)(m);
+	}
 	return took_mutex(m, CALL(pthread_mutex_lock)(m), SITE());
 }
 
 MPT__EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
 	MPT__INJECT_RET(MPT__CALL_MUTEX_TRYLOCK);
-	if (__builtin_expect(!shared_mutex(m), 1))
+	if (__builtin_expect(!shared_mutex(m), 1)) {
+		WATCH_PRIVATE("pthread_mutex_trylock");
 		return CALL(pthread_mutex_trylock)(m);
+	}
 	return took_mutex(m, CALL(pthread_mutex_trylock)(m), SITE());
 }
 
 MPT__EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
 {
 	MPT__INJECT_RET(MPT__CALL_MUTEX_TIMEDLOCK);
-	if (__builtin_expect(!shared_mutex(m), 1))
+	if (__builtin_expect(!shared_mutex(m), 1)) {
+		WATCH_PRIVATE("pthread_mutex_timedlock");
 		return CALL(pthread_mutex_timedlock)(m, t);
+	}
 	return took_mutex(m, CALL(pthread_mutex_timedlock)(m, t), SITE());
 }
 
 MPT__EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t c, const struct timespec *t)
 {
 	MPT__INJECT_RET(MPT__CALL_MUTEX_TIMEDLOCK); /* counted as timedlock */
-	if (__builtin_expect(!shared_mutex(m), 1))
+	if (__builtin_expect(!shared_mutex(m), 1)) {
+		WATCH_PRIVATE("pthread_mutex_clocklock");
 		return CALL(pthread_mutex_clocklock)(m, c, t);
+	}
 	return took_mutex(m, CALL(pthread_mutex_clocklock)(m, c, t), SITE());
 }
 
@@ -488,8 +510,10 @@ static int retook(pthread_mutex_t *m, int r, uintptr_t site)
 
 MPT__EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
-	if (__builtin_expect(!shared_mutex(m), 1))
+	if (__builtin_expect(!shared_mutex(m), 1)) {
+		WATCH_PRIVATE("pthread_cond_wait");
 		return CALL(pthread_cond_wait)(c, m);
+	}
 	uintptr_t site = releasing(m, SITE());
 	return retook(m, CALL(pthread_cond_wait)(c, m), site);
 }
@@ -497,8 +521,10 @@ MPT__EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 MPT__EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 				       const struct timespec *t)
 {
-	if (__builtin_expect(!shared_mutex(m), 1))
+	if (__builtin_expect(!shared_mutex(m), 1)) {
+		WATCH_PRIVATE("pthread_cond_timedwait");
 		return CALL(pthread_cond_timedwait)(c, m, t);
+	}
 	uintptr_t site = releasing(m, SITE());
 	return retook(m, CALL(pthread_cond_timedwait)(c, m, t), site);
 }
@@ -506,8 +532,10 @@ MPT__EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 MPT__EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t k,
 				       const struct timespec *t)
 {
-	if (__builtin_expect(!shared_mutex(m), 1))
+	if (__builtin_expect(!shared_mutex(m), 1)) {
+		WATCH_PRIVATE("pthread_cond_clockwait");
 		return CALL(pthread_cond_clockwait)(c, m, k, t);
+	}
 	uintptr_t site = releasing(m, SITE());
 	return retook(m, CALL(pthread_cond_clockwait)(c, m, k, t), site);
 }
@@ -588,32 +616,40 @@ __attribute__((noinline)) static int took_unit(sem_t *s, int r, uintptr_t site)
 MPT__EXPORT int sem_wait(sem_t *s)
 {
 	MPT__INJECT_FAIL(MPT__CALL_SEM_WAIT, -1);
-	if (__builtin_expect(!shared_sem(s), 1))
+	if (__builtin_expect(!shared_sem(s), 1)) {
+		WATCH_PRIVATE("sem_wait");
 		return CALL(sem_wait)(s);
+	}
 	return took_unit(s, CALL(sem_wait)(s), SITE());
 }
 
 MPT__EXPORT int sem_trywait(sem_t *s)
 {
 	MPT__INJECT_FAIL(MPT__CALL_SEM_TRYWAIT, -1);
-	if (__builtin_expect(!shared_sem(s), 1))
+	if (__builtin_expect(!shared_sem(s), 1)) {
+		WATCH_PRIVATE("sem_trywait");
 		return CALL(sem_trywait)(s);
+	}
 	return took_unit(s, CALL(sem_trywait)(s), SITE());
 }
 
 MPT__EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
 {
 	MPT__INJECT_FAIL(MPT__CALL_SEM_TIMEDWAIT, -1);
-	if (__builtin_expect(!shared_sem(s), 1))
+	if (__builtin_expect(!shared_sem(s), 1)) {
+		WATCH_PRIVATE("sem_timedwait");
 		return CALL(sem_timedwait)(s, t);
+	}
 	return took_unit(s, CALL(sem_timedwait)(s, t), SITE());
 }
 
 MPT__EXPORT int sem_clockwait(sem_t *s, clockid_t c, const struct timespec *t)
 {
 	MPT__INJECT_FAIL(MPT__CALL_SEM_TIMEDWAIT, -1); /* counted as timedwait */
-	if (__builtin_expect(!shared_sem(s), 1))
+	if (__builtin_expect(!shared_sem(s), 1)) {
+		WATCH_PRIVATE("sem_clockwait");
 		return CALL(sem_clockwait)(s, c, t);
+	}
 	return took_unit(s, CALL(sem_clockwait)(s, c, t), SITE());
 }
 

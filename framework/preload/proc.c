@@ -115,6 +115,10 @@ MPT__EXPORT int posix_spawnp(pid_t *pid, const char *file,
 
 /* ---- exec: the region and the shim must survive custom environments ---- */
 
+/* threads.c: an unsafe call made in a child forked from threads, pending
+ * until a safe point, is reported before the image it was made in goes. */
+void mpt__threads_before_exec(void);
+
 #define ENV_MAX 4096
 static char *env_copy[ENV_MAX];
 static char env_preload[4096], env_region[64];
@@ -182,6 +186,7 @@ MPT__EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	REAL(int, execve, (const char *, char *const[], char *const[]));
 	if (!mpt__shim_on())
 		return real_execve(path, argv, envp);
+	mpt__threads_before_exec();
 	mpt__fd_before_exec();
 	return real_execve(path, argv, watched_env(envp));
 }
@@ -191,6 +196,7 @@ MPT__EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]
 	REAL(int, execvpe, (const char *, char *const[], char *const[]));
 	if (!mpt__shim_on())
 		return real_execvpe(file, argv, envp);
+	mpt__threads_before_exec();
 	mpt__fd_before_exec();
 	return real_execvpe(file, argv, watched_env(envp));
 }
@@ -341,6 +347,9 @@ MPT__EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
  * checks for a normal exit run from an on_exit handler (it runs before stdio
  * is flushed); _exit and _Exit, which skip those handlers, are wrapped. */
 
+/* fd.c: the descriptor baseline, taken when the shim becomes active. */
+void mpt__fd_start(void);
+
 static void at_exit_handler(int status, void *arg)
 {
 	(void)arg;
@@ -355,6 +364,7 @@ void mpt__shim_register_exit(void)
 {
 	static pid_t registered_in MPT__HOT;
 	mpt__inject_alloc_setup(); /* the shim has just become active here */
+	mpt__fd_start();
 	if (registered_in == getpid())
 		return;
 	/* Inherited across fork, so one registration covers the children. */

@@ -198,12 +198,13 @@ static void report(struct held *h, const char *when)
 	const char *parent_id = me ? mpt__proc_id(mpt__current, me->ppid) : NULL;
 	if (parent_id)
 		snprintf(parent, sizeof parent, "its parent %s", parent_id);
+	const char *prog = me && me->prog[0] ? me->prog : program_invocation_short_name;
 	char msg[768], detail[1024];
 	snprintf(msg, sizeof msg,
-		 "%s (pid %d) wrote again %zu byte%s of %s that %s had buffered before "
+		 "%s (pid %d, %s) wrote again %zu byte%s of %s that %s had buffered before "
 		 "fork() (\"%s\"), %s: the output appears twice",
-		 mpt__procid(), (int)getpid(), h->n, h->n == 1 ? "" : "s", name, parent, text,
-		 when);
+		 mpt__procid(), (int)getpid(), prog ? prog : "?", h->n, h->n == 1 ? "" : "s",
+		 name, parent, text, when);
 	const char *flush = h->fp == stdout ? "fflush(stdout)"
 			    : h->fp == stderr ? "fflush(stderr)" : "fflush() this stream";
 	snprintf(detail, sizeof detail,

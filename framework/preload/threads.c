@@ -7,8 +7,11 @@
  * of its own locks, other libraries and the program's do not. The fork
  * wrapper counts the parent's threads (prepare) and arms the child when
  * there were others; the first call the child then makes to a function on
- * the watch list below is reported, once. exec replaces the image and
- * _exit() disarms, so fork+exec and fork+_exit stay silent.
+ * the watch list below (and lock.c's lock calls on private mutexes,
+ * semaphores and condition waits) is reported, once. exec replaces the
+ * image and _exit() disarms, so fork+exec and fork+_exit stay silent;
+ * an unsafe call libc made earlier on the child's behalf is reported at
+ * either (see alloc_call).
  *
  * malloc, calloc, realloc and free are interposed here too. Outside an
  * armed child each costs one well-predicted branch on a flag that only an
@@ -48,12 +51,17 @@
 #include "limits.h"
 #include "shim.h"
 
-/* Called from stdio.c (exit hooks, fflush), and meant for the other
- * wrappers of functions that are not async-signal-safe (lock.c's
- * pthread_mutex_lock): a no-op unless this process is an armed child.
- * site is the caller's address, or 0. */
+/* Called from stdio.c (exit hooks, fflush): a no-op unless this process
+ * is an armed child. site is the caller's address, or 0. */
 void mpt__threads_unsafe(const char *call, uintptr_t site);
 void mpt__threads_at_exit(int via_exit);
+/* From lock.c's wrappers of the lock calls that are not
+ * async-signal-safe (pthread_mutex_lock on a private mutex, ...), when
+ * mpt__threads_armed is set: reported unless the harness itself called. */
+void mpt__threads_lock_call(const char *call, uintptr_t site);
+/* From proc.c's exec wrappers, before the exec: an unsafe call libc made
+ * for the child earlier (pending) is reported now, or never. */
+void mpt__threads_before_exec(void);
 
 /* glibc's allocator under its own names (malloc/malloc.c). noplt: the
  * wrappers jump through the GOT, not through a PLT stub as well. */
@@ -75,19 +83,21 @@ int __vfprintf_chk(FILE *fp, int flag, const char *fmt, va_list ap);
 void __syslog_chk(int pri, int flag, const char *fmt, ...);
 void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap);
 
-static int armed MPT__HOT;        /* an armed child: nothing unsafe reported yet */
+/* An armed child: nothing unsafe reported yet. lock.c tests it too. */
+int mpt__threads_armed MPT__HOT;
 static int fork_threads;  /* threads in the parent at the last fork */
 
 /* An allocator call made from inside libc or the dynamic loader, kept for
  * the next safe point (see alloc_call). */
 static const char *pending_call;
 static uintptr_t pending_site;
+static int at_exec; /* the report is made on the way into exec */
 
 #define SITE() ((uintptr_t)__builtin_return_address(0))
-#define WATCH(call)                                           \
-	do {                                                  \
-		if (__builtin_expect(armed, 0))               \
-			mpt__threads_unsafe(call, SITE());    \
+#define WATCH(call)                                            \
+	do {                                                   \
+		if (__builtin_expect(mpt__threads_armed, 0))   \
+			mpt__threads_unsafe(call, SITE());     \
 	} while (0)
 
 /* ---- counting threads, in fork's path -------------------------------------
@@ -136,7 +146,7 @@ void mpt__threads_fork_prepare(void)
 
 void mpt__threads_fork_child(void)
 {
-	armed = fork_threads > 1;
+	mpt__threads_armed = fork_threads > 1;
 	pending_call = NULL;
 }
 
@@ -144,11 +154,11 @@ void mpt__threads_fork_child(void)
 
 void mpt__threads_unsafe(const char *call, uintptr_t site)
 {
-	if (!armed)
+	if (!mpt__threads_armed)
 		return;
 	/* Disarmed first: the report itself allocates (symbolizing), and each
 	 * child is reported once, for its first offence. */
-	armed = 0;
+	mpt__threads_armed = 0;
 	if (pending_call) {
 		call = pending_call;
 		site = pending_site;
@@ -160,20 +170,38 @@ void mpt__threads_unsafe(const char *call, uintptr_t site)
 	struct mpt__proc *me = mpt__procid_self();
 	if (me && me->fork_site)
 		mpt__site_text(me->fork_site, forked, sizeof forked);
+	const char *prog = me && me->prog[0] ? me->prog : program_invocation_short_name;
 	char msg[768], detail[1024];
 	snprintf(msg, sizeof msg,
-		 "%s (pid %d) called %s() after fork() in a process with %d threads, "
+		 "%s (pid %d, %s) called %s() after fork() in a process with %d threads, "
 		 "before exec or _exit%s%s",
-		 mpt__procid(), (int)getpid(), call, fork_threads, where[0] ? ", from " : "",
-		 where);
+		 mpt__procid(), (int)getpid(), prog ? prog : "?", call, fork_threads,
+		 where[0] ? ", from " : "", where);
+	int lock = !strncmp(call, "pthread_", 8) || !strncmp(call, "sem_", 4);
 	snprintf(detail, sizeof detail,
-		 "%s%s%s%s() is not async-signal-safe: a lock it needs may have been held "
-		 "by another thread at fork, and stays held in the child forever. Between "
-		 "fork() and exec in a threaded program call only async-signal-safe "
-		 "functions; use posix_spawn, or fork before starting threads.",
-		 forked[0] ? "Forked at " : "", forked, forked[0] ? ". " : "", call);
+		 "%s%s%s%s() is not async-signal-safe: %s may have been held by another "
+		 "thread at fork, and stays held in the child forever%s. Between fork() and "
+		 "exec in a threaded program call only async-signal-safe functions; use "
+		 "posix_spawn, or fork before starting threads.",
+		 forked[0] ? "Forked at " : "", forked, forked[0] ? ". " : "", call,
+		 lock ? "the lock it takes" : "a lock it needs",
+		 at_exec ? " (the child exec'd afterwards: too late)" : "");
 	mpt__shim_finding(MPT__K_FORK_WITH_THREADS, msg, detail);
 	errno = e;
+}
+
+/* exec is the correct end, but an allocation libc made for the child
+ * earlier (strdup, asprintf, setenv, fopen, opendir...) still counts, and
+ * must be reported now: the new image starts with nothing of this one. The
+ * finding goes to the session region, which survives the exec. The child
+ * stays armed for the case where exec fails and it goes on. */
+void mpt__threads_before_exec(void)
+{
+	if (__builtin_expect(mpt__threads_armed, 0) && pending_call) {
+		at_exec = 1;
+		mpt__threads_unsafe(pending_call, pending_site);
+		at_exec = 0;
+	}
 }
 
 /* exit() is itself unsafe; _exit() is the correct end, but an allocation
@@ -182,7 +210,7 @@ void mpt__threads_at_exit(int via_exit)
 {
 	if (via_exit || pending_call)
 		mpt__threads_unsafe("exit", 0);
-	armed = 0;
+	mpt__threads_armed = 0;
 }
 
 /* ---- the allocator ---------------------------------------------------------
@@ -190,10 +218,10 @@ void mpt__threads_at_exit(int via_exit)
  * from inside libc or the dynamic loader is the inner half of some other
  * call (strdup, fopen, dlopen), made perhaps with libc's locks held, where
  * symbolizing a report could re-enter the loader: it is kept and reported
- * at the next safe point (the next watched call, exit or _exit), and lost
- * if the child execs. free() from there is not counted at all: the shim's
- * own first lookup of a libc function (dlsym) frees a stale dlerror
- * message, which must not make a correct fork+_exit look guilty. */
+ * at the next safe point (the next watched call, exec, exit or _exit).
+ * free() from there is not counted at all: the shim's own first lookup
+ * of a libc function (dlsym) frees a stale dlerror message, which must
+ * not make a correct fork+_exit look guilty. */
 
 struct range {
 	uintptr_t lo, hi;
@@ -256,6 +284,15 @@ static int note_runtime(struct dl_phdr_info *info, size_t size, void *arg)
 		}
 	}
 	return 0;
+}
+
+/* A lock call of the program or of another library: the lock is a copy of
+ * one another thread may have held at fork, and nobody will ever release
+ * it here. The harness's own calls are not the program's. */
+void mpt__threads_lock_call(const char *call, uintptr_t site)
+{
+	if (!in_own(site))
+		mpt__threads_unsafe(call, site);
 }
 
 static __attribute__((unused)) void alloc_call(const char *call, uintptr_t site, int is_free)
@@ -321,7 +358,7 @@ static inline size_t calloc_bytes(size_t n, size_t size)
 
 static COLD void *watched_malloc(size_t n, uintptr_t site)
 {
-	if (armed)
+	if (mpt__threads_armed)
 		alloc_call("malloc", site, 0);
 	if (alloc_fails(MPT__CALL_MALLOC, site))
 		return NULL;
@@ -330,7 +367,7 @@ static COLD void *watched_malloc(size_t n, uintptr_t site)
 
 static COLD void *watched_calloc(size_t n, size_t size, uintptr_t site)
 {
-	if (armed)
+	if (mpt__threads_armed)
 		alloc_call("calloc", site, 0);
 	if (alloc_fails(MPT__CALL_CALLOC, site))
 		return NULL;
@@ -339,7 +376,7 @@ static COLD void *watched_calloc(size_t n, size_t size, uintptr_t site)
 
 static COLD void *watched_realloc(void *p, size_t n, uintptr_t site)
 {
-	if (armed)
+	if (mpt__threads_armed)
 		alloc_call("realloc", site, 0);
 	if (alloc_fails(MPT__CALL_REALLOC, site))
 		return NULL;
@@ -354,28 +391,28 @@ static COLD void watched_free(void *p, uintptr_t site)
 
 MPT__EXPORT void *malloc(size_t n)
 {
-	if (__builtin_expect(armed | alloc_rules, 0))
+	if (__builtin_expect(mpt__threads_armed | alloc_rules, 0))
 		return watched_malloc(n, SITE());
 	return checked(__libc_malloc(n), "malloc", n, SITE());
 }
 
 MPT__EXPORT void *calloc(size_t n, size_t size)
 {
-	if (__builtin_expect(armed | alloc_rules, 0))
+	if (__builtin_expect(mpt__threads_armed | alloc_rules, 0))
 		return watched_calloc(n, size, SITE());
 	return checked(__libc_calloc(n, size), "calloc", calloc_bytes(n, size), SITE());
 }
 
 MPT__EXPORT void *realloc(void *p, size_t n)
 {
-	if (__builtin_expect(armed | alloc_rules, 0))
+	if (__builtin_expect(mpt__threads_armed | alloc_rules, 0))
 		return watched_realloc(p, n, SITE());
 	return checked(__libc_realloc(p, n), "realloc", n, SITE());
 }
 
 MPT__EXPORT void free(void *p)
 {
-	if (__builtin_expect(armed, 0))
+	if (__builtin_expect(mpt__threads_armed, 0))
 		watched_free(p, SITE());
 	else
 		__libc_free(p);
@@ -385,8 +422,8 @@ MPT__EXPORT void free(void *p)
 /* ---- stdio, syslog, exit ------------------------------------------------------
  * The real functions are looked up when the library loads, so an armed
  * child never needs dlsym (the loader's lock may be one of those held).
- * pthread_mutex_lock belongs to lock.c's wrapper, which can report
- * through mpt__threads_unsafe() as stdio.c's fflush does. */
+ * pthread_mutex_lock and the other lock calls belong to lock.c's
+ * wrappers, which report through mpt__threads_lock_call(). */
 
 static struct {
 	int (*vprintf)(const char *, va_list);

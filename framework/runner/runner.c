@@ -25,6 +25,7 @@
 #include "../core/region.h"
 #include "../core/util.h"
 #include "../inspect/endcheck.h"
+#include "../inspect/symbolize.h"
 #include "../inspect/watchdog.h"
 #include "../inspect/zombie.h"
 #include "../plan/plan.h"
@@ -544,6 +545,29 @@ static int write_text(FILE *f, void *text)
 	return fputs(text, f) < 0 ? -1 : 0;
 }
 
+/* "Started by p0 (pid 12) at main (t.c:9). " for a leaked process, or ""
+ * when the table does not know it. The fork's return address is one in
+ * the parent: it is read in the leaked process itself while that still
+ * runs its parent's program (a fork without exec), else in the parent
+ * while that lives. */
+static void leaked_where(struct mpt__region *g, const struct mpt__proc *e,
+			 char *buf, size_t size)
+{
+	buf[0] = 0;
+	if (!e || !e->ppid)
+		return;
+	const struct mpt__proc *parent = mpt__proc_find(g, e->ppid);
+	char site[200] = "";
+	if (e->fork_site) {
+		if (parent && !strncmp(parent->prog, e->prog, sizeof e->prog))
+			mpt__symbolize(e->pid, e->fork_site, site, sizeof site);
+		if (!site[0] && kill(e->ppid, 0) == 0 && !mpt__proc_dying(e->ppid))
+			mpt__symbolize(e->ppid, e->fork_site, site, sizeof site);
+	}
+	snprintf(buf, size, "Started by %s (pid %d)%s%s. ",
+		 parent ? parent->id : "a process", (int)e->ppid, site[0] ? " at " : "", site);
+}
+
 static void add_leaked(struct run *R, struct slot *s, struct mpt__result *r)
 {
 	pid_t pids[256];
@@ -576,14 +600,21 @@ static void add_leaked(struct run *R, struct slot *s, struct mpt__result *r)
 		else
 			mpt__proc_comm(pids[i], comm, sizeof comm);
 		const char *id = e ? e->id : NULL;
-		char *msg = mpt__xasprintf(
-			"process %d (%s) was still running when the test ended; "
-			"the harness killed it", (int)pids[i], comm);
-		mpt__result_add(r, MPT__K_LEAKED_PROCESS, pids[i], id, msg,
-				"Every process a test starts must be waited for "
-				"(waitpid) before the test ends; stop and reap "
-				"daemons and workers in the test's cleanup.");
+		char where[400];
+		leaked_where(s->region, e, where, sizeof where);
+		char *msg = id ? mpt__xasprintf("%s (pid %d, %s) was still running when the "
+						"test ended; the harness killed it",
+						id, (int)pids[i], comm)
+			       : mpt__xasprintf("process %d (%s) was still running when the "
+						"test ended; the harness killed it",
+						(int)pids[i], comm);
+		char *detail = mpt__xasprintf(
+			"%sEvery process a test starts must be waited for (waitpid) before "
+			"the test ends; stop and reap daemons and workers in the test's "
+			"cleanup.", where);
+		mpt__result_add(r, MPT__K_LEAKED_PROCESS, pids[i], id, msg, detail);
 		free(msg);
+		free(detail);
 	}
 	if (n > 0 || !mpt__contain_uses_cgroup(R->contain) || ended)
 		mpt__contain_kill(R->contain, (int)(s - R->slots), s->token,
@@ -657,7 +688,13 @@ static void verdict(struct run *R, struct slot *s, struct mpt__result *r)
 		char *msg = mpt__xasprintf("%s exited with status %d",
 					   job->argv ? job->argv[0] : "the test leader",
 					   WEXITSTATUS(st));
-		mpt__result_add(r, MPT__K_EXIT_STATUS, s->leader, "p0", msg, NULL);
+		mpt__result_add(r, MPT__K_EXIT_STATUS, s->leader, "p0", msg,
+				job->argv
+				? "A non-zero exit status is the program's own report of a "
+				  "failure: its output above says why. If the status is "
+				  "expected, run with --allow=exit-status."
+				: "A test body ends by returning, or by exit(0); to fail, "
+				  "use an MPT_ASSERT macro, which says where and why.");
 		free(msg);
 	}
 	apply_allow(r, job->allow | R->cfg->allow);

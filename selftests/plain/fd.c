@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -199,6 +200,21 @@ static int poll_pool(const char *self)
 	return bad;
 }
 
+/* An eventfd (a call the shim does not watch) made first, then a pipe. */
+static int leak_unwatched(int fixed)
+{
+	int e = eventfd(0, 0), p[2];
+	if (e < 0)
+		die("eventfd");
+	if (pipe(p) < 0)
+		die("pipe");
+	close(p[0]);
+	close(p[1]);
+	if (fixed)
+		close(e);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *c = argc > 1 ? argv[1] : "";
@@ -210,6 +226,10 @@ int main(int argc, char **argv)
 		return leak_pipe(0);
 	if (!strcmp(c, "leak-pipe-fixed"))
 		return leak_pipe(1);
+	if (!strcmp(c, "leak-unwatched"))
+		return leak_unwatched(0);
+	if (!strcmp(c, "leak-unwatched-fixed"))
+		return leak_unwatched(1);
 	if (!strcmp(c, "leak-pipe-into-exec"))
 		return pipe_into_exec(0);
 	if (!strcmp(c, "leak-pipe-into-exec-fixed"))

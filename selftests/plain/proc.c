@@ -33,6 +33,29 @@ static int leak(int fixed)
 	return 0;
 }
 
+/* The worker is another program, and its parent is gone by the end: the
+ * fork's call site can no longer be read, only who started it. The parent
+ * waits until the worker runs the shell (it says so). */
+static int leak_exec(void)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		return 2;
+	pid_t c = fork();
+	if (c == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execlp("sh", "sh", "-c", "echo ready; exec sleep 600", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	char buf[16];
+	ssize_t n = read(p[0], buf, sizeof buf);
+	close(p[0]);
+	return n > 0 ? 0 : 2;
+}
+
 static int crash(int fixed)
 {
 	pid_t p = fork();
@@ -109,6 +132,7 @@ int main(int argc, char **argv)
 	if (!strcmp(c, "zombie-fixed")) return zombie(1);
 	if (!strcmp(c, "leak")) return leak(0);
 	if (!strcmp(c, "leak-fixed")) return leak(1);
+	if (!strcmp(c, "leak-exec")) return leak_exec();
 	if (!strcmp(c, "crash")) return crash(0);
 	if (!strcmp(c, "crash-fixed")) return crash(1);
 	if (!strcmp(c, "exit-status")) return 3;

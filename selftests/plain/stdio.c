@@ -207,6 +207,49 @@ static void child__exit(void)
 	_exit(w < 0);
 }
 
+/* A private mutex the program's threads share: the worker may hold it at
+ * the instant of fork, and the child's copy then stays locked forever. */
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void child_mutex(void)
+{
+	pthread_mutex_lock(&table_lock);
+	pthread_mutex_unlock(&table_lock);
+	_exit(0);
+}
+
+static void child_trylock(void)
+{
+	if (pthread_mutex_trylock(&table_lock) == 0)
+		pthread_mutex_unlock(&table_lock);
+	_exit(0);
+}
+
+/* setenv() allocates (and takes libc's environment lock) before the exec:
+ * the exec does not undo what may already have hung. */
+static void child_setenv_exec(void)
+{
+	setenv("MPT_SELFTEST_MODE", "child", 1);
+	execl("/bin/true", "true", (char *)NULL);
+	_exit(127);
+}
+
+/* The fix: the environment is built before fork; the child only execs. */
+static char *const child_env[] = {"MPT_SELFTEST_MODE=child", NULL};
+static void child_execle(void)
+{
+	execle("/bin/true", "true", (char *)NULL, child_env);
+	_exit(127);
+}
+
+static int single_thread_mutex(void)
+{
+	pid_t p = fork();
+	if (p == 0)
+		child_mutex();
+	return wait_child(p);
+}
+
 static int single_thread_malloc(void)
 {
 	pid_t p = fork();
@@ -234,10 +277,18 @@ int main(int argc, char **argv)
 	if (!strcmp(c, "threads-_exit")) return with_thread(child__exit, 0);
 	if (!strcmp(c, "threads-joined-malloc")) return with_thread(child_malloc, 1);
 	if (!strcmp(c, "single-malloc")) return single_thread_malloc();
+	if (!strcmp(c, "threads-mutex-in-child")) return with_thread(child_mutex, 0);
+	if (!strcmp(c, "threads-trylock-in-child")) return with_thread(child_trylock, 0);
+	if (!strcmp(c, "threads-joined-mutex")) return with_thread(child_mutex, 1);
+	if (!strcmp(c, "single-mutex")) return single_thread_mutex();
+	if (!strcmp(c, "threads-setenv-exec")) return with_thread(child_setenv_exec, 0);
+	if (!strcmp(c, "threads-execle")) return with_thread(child_execle, 0);
 	fprintf(stderr, "usage: stdio dup-printf-exit|dup-fflush-child|dup-overflow|"
 		"dup-file PATH|fixed-fflush|fixed-_exit|fixed-exec|fixed-fpurge|"
 		"fixed-redirected|"
 		"threads-malloc-in-child|threads-printf-in-child|threads-exit-in-child|"
-		"threads-exec|threads-_exit|threads-joined-malloc|single-malloc\n");
+		"threads-exec|threads-_exit|threads-joined-malloc|single-malloc|"
+		"threads-mutex-in-child|threads-trylock-in-child|threads-joined-mutex|"
+		"single-mutex|threads-setenv-exec|threads-execle\n");
 	return 2;
 }

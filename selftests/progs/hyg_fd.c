@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -47,6 +48,29 @@ MPT_TEST(fd, leak_open_fixed)
 {
 	int fd = MPT_ASSERT_OK(open("/dev/null", O_RDONLY));
 	close(fd);
+}
+
+/* Made by calls the shim does not watch, before any call it does: the
+ * baseline is what was open when the body started, so these are the
+ * test's all the same. */
+MPT_TEST(fd, leak_unwatched_buggy)
+{
+	int e = MPT_ASSERT_OK(eventfd(0, 0));
+	(void)e; /* never closed */
+	int p[2];
+	MPT_ASSERT_OK(pipe(p));
+	close(p[0]);
+	close(p[1]);
+}
+
+MPT_TEST(fd, leak_unwatched_fixed)
+{
+	int e = MPT_ASSERT_OK(eventfd(0, 0));
+	int p[2];
+	MPT_ASSERT_OK(pipe(p));
+	close(p[0]);
+	close(p[1]);
+	close(e);
 }
 
 /* The write end is closed; the read end is forgotten. */

@@ -11,6 +11,7 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* ---- stdio-duplicate (HAZARDS row 9) ---------------------------------------- */
@@ -218,4 +219,87 @@ MPT_TEST(threads, joined_before_fork_child_mallocs)
 		_exit(buf ? 0 : 1);
 	}
 	mpt_wait_exited(p, 0);
+}
+
+/* A private mutex the test's threads share: the worker may hold it at the
+ * instant of fork, and the child's copy then stays locked forever. */
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+
+MPT_TEST(threads, mutex_in_child)
+{
+	start_worker();
+	pid_t p = fork();
+	if (p == 0) {
+		pthread_mutex_lock(&table_lock);
+		pthread_mutex_unlock(&table_lock);
+		_exit(0);
+	}
+	mpt_wait_exited(p, 0);
+	stop_worker();
+}
+
+/* Precision: the same lock in a child of a single-threaded process, and a
+ * process-shared mutex (its holder lives on in another process) in a child
+ * of a threaded one. */
+MPT_TEST(threads, single_threaded_child_locks)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		pthread_mutex_lock(&table_lock);
+		pthread_mutex_unlock(&table_lock);
+		_exit(0);
+	}
+	mpt_wait_exited(p, 0);
+}
+
+MPT_TEST(threads, shared_mutex_in_child)
+{
+	pthread_mutex_t *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	MPT_ASSERT(m != MAP_FAILED);
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	MPT_ASSERT_EQ(pthread_mutex_init(m, &a), 0);
+	pthread_mutexattr_destroy(&a);
+	start_worker();
+	pid_t p = fork();
+	if (p == 0) {
+		int r = pthread_mutex_lock(m);
+		pthread_mutex_unlock(m);
+		_exit(r);
+	}
+	mpt_wait_exited(p, 0);
+	stop_worker();
+	munmap(m, sizeof *m);
+}
+
+/* setenv() allocates (and takes libc's environment lock) in the child; the
+ * exec after it does not undo what may already have hung. */
+MPT_TEST(threads, setenv_then_exec)
+{
+	start_worker();
+	pid_t p = fork();
+	if (p == 0) {
+		setenv("MPT_SELFTEST_MODE", "child", 1);
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(127);
+	}
+	mpt_wait_exited(p, 0);
+	stop_worker();
+}
+
+/* The fix: the environment is built before fork; the child only execs. */
+MPT_TEST(threads, fixed_env_built_before_fork)
+{
+	static char *const env[] = {"MPT_SELFTEST_MODE=child", NULL};
+	start_worker();
+	pid_t p = fork();
+	if (p == 0) {
+		execle("/bin/true", "true", (char *)NULL, env);
+		_exit(127);
+	}
+	mpt_wait_exited(p, 0);
+	stop_worker();
 }
