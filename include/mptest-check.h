@@ -29,7 +29,15 @@
  * Limits:
  *   - A test that fails before its teardown (a failed ck_assert ends the
  *     test's process at once in fork mode) skips the checks: it has failed
- *     already. Check then kills the test's process group.
+ *     already. The guard still kills and reaps what the test left running,
+ *     daemons in a session of their own included, as the test's process
+ *     exits (by exit() or _exit()); Check then kills the test's process
+ *     group.
+ *   - What ends the test's process without an exit escapes that cleanup:
+ *     Check's timeout (it SIGKILLs the test's process group, which a
+ *     setsid() daemon has left), a test body that kills itself or crashes.
+ *     Orphans then go to init. Run the program under mpt-run, whose runner
+ *     owns the whole tree, when a test may hang or crash.
  *   - CK_NOFORK (CK_FORK=no, or srunner_set_fork_status): every test runs
  *     in Check's one process. The fixture still works per test — zombies,
  *     leaked processes (killed and reaped at each teardown), and what the

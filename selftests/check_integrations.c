@@ -163,6 +163,15 @@ START_TEST(faketime_usage)
 	usage_error(a2, absent, "integ_api: --faketime — ", "libfaketime is not available");
 	char *a3[] = {bin("mpt-run"), "--faketime=soon", "--", "true", NULL};
 	usage_error(a3, NULL, "--faketime=soon", "not a libfaketime time");
+	/* There, but no library: ld.so would skip it with a warning in the
+	 * test's output, and the test would run on the real clock. */
+	char *text[] = {"MPT_FAKETIME_LIB=/etc/passwd", NULL};
+	usage_error(a1, text, "mpt-run: MPT_FAKETIME_LIB=/etc/passwd — ",
+		    "not a shared library (no ELF header) for --faketime");
+	usage_error(a2, text, "integ_api: MPT_FAKETIME_LIB=/etc/passwd — ",
+		    "not a shared library (no ELF header) for --faketime");
+	char *dir[] = {opt("MPT_FAKETIME_LIB", scratch()), NULL};
+	usage_error(a1, dir, dir[0], "a directory, not a shared library");
 }
 END_TEST
 
@@ -205,6 +214,29 @@ START_TEST(valgrind_child_use_after_free)
 	r = run_cmd(argv3, NULL, 120);
 	contains(r.out, "  valgrind: p0.1 (pid ");
 	contains(r.out, "Invalid read of size 4 at uaf (integ_vg.c:");
+}
+END_TEST
+
+/* The child that read freed memory then execs /bin/true: the same pid
+ * under a new Valgrind, which used to truncate the log of the first. */
+START_TEST(valgrind_use_after_free_then_exec)
+{
+	char *json = path_in(scratch(), "vg-uafexec-api.json");
+	char *argv[] = {bin("selftests/progs/integ_api"), "--valgrind",
+			"--filter=integ/child_use_after_free_then_exec", opt("--json", json), NULL};
+	struct run_result r;
+	json_object *t = report_of(argv, NULL, json, "integ/child_use_after_free_then_exec", &r);
+	is_use_after_free(t, &r);
+	contains(json_str(json_finding(t, "valgrind"), "message"), "(integ_api.c:");
+	ck_assert_int_eq(r.status, 1);
+
+	json = path_in(scratch(), "vg-uafexec-run.json");
+	char *argv2[] = {bin("mpt-run"), "--valgrind", opt("--json", json), "--",
+			 bin("selftests/plain/integ_vg"), "uafexec", NULL};
+	t = report_of(argv2, NULL, json, "integ_vg", &r);
+	is_use_after_free(t, &r);
+	contains(json_str(json_finding(t, "valgrind"), "message"), "at uaf (integ_vg.c:");
+	ck_assert_int_eq(r.status, 1);
 }
 END_TEST
 
@@ -289,6 +321,62 @@ START_TEST(valgrind_usage)
 	usage_error(a3, NULL, "--valgrind=--log-file=x", "mptest keeps Valgrind's log");
 	char *a4[] = {bin("mpt-run"), "--valgrind=--leak-check=full verbose", "--", "true", NULL};
 	usage_error(a4, NULL, "verbose", "not a Valgrind option");
+	/* MPT_VALGRIND naming a directory or a file that does not run: one
+	 * line before any test, not an error per test. */
+	char *dir[] = {opt("MPT_VALGRIND", scratch()), NULL};
+	usage_error(a1, dir, dir[0], "a directory, not the valgrind program");
+	usage_error(a2, dir, dir[0], "a directory, not the valgrind program");
+	char *text[] = {"MPT_VALGRIND=/etc/passwd", NULL};
+	usage_error(a1, text, "MPT_VALGRIND=/etc/passwd — ", "not executable");
+	/* Options that would quietly defeat the checks: refused, whatever
+	 * Valgrind would make of them. */
+	static const char *const defeat[][2] = {
+		{"--valgrind=--trace-children=no", "--trace-children=yes"},
+		{"--valgrind=--tool=helgrind", "reads no other tool's"},
+		{"--valgrind=--vgdb=yes", "waiting for a debugger"},
+		{"--valgrind=--child-silent-after-fork", "--child-silent-after-fork=no"},
+		{"--valgrind=--child-silent-after-fork=yes", "--child-silent-after-fork=no"},
+		{"--valgrind=--version", "exit without running the test"},
+	};
+	for (size_t i = 0; i < sizeof defeat / sizeof *defeat; i++) {
+		char *a[] = {bin("mpt-run"), (char *)defeat[i][0], "--", "true", NULL};
+		usage_error(a, NULL, defeat[i][0], defeat[i][1]);
+	}
+	char *a5[] = {bin("selftests/progs/integ_api"), "--valgrind=--tool=helgrind", NULL};
+	usage_error(a5, NULL, "integ_api: --valgrind=--tool=helgrind — ", "reads no other tool's");
+}
+END_TEST
+
+/* Options Valgrind itself refuses are usage errors naming the option, found
+ * once before any test (not an exit-status finding per test); the values
+ * mptest sets anyway are accepted. */
+START_TEST(valgrind_refused_args)
+{
+	static const char *const refused[][3] = {
+		{"--valgrind=--no-such-option", "--valgrind=--no-such-option — ",
+		 "Valgrind refused it: Unknown option: --no-such-option"},
+		{"--valgrind=--leak-check=bogus", "--valgrind=--leak-check=bogus — ",
+		 "Unknown option: --leak-check=bogus"},
+		{"--valgrind=--num-callers=abc", "--valgrind=--num-callers=abc — ",
+		 "Bad option: --num-callers=abc"},
+		{"--valgrind=--leak-check=full,--num-callers=abc",
+		 "--valgrind=...--num-callers=abc... — ", "Bad option: --num-callers=abc"},
+		{"--valgrind=--suppressions=/nonexistent.supp",
+		 "--valgrind=--suppressions=/nonexistent.supp — ",
+		 "can't open suppressions file"},
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+		char *a[] = {bin("mpt-run"), (char *)refused[i][0], "--", "true", NULL};
+		usage_error(a, NULL, refused[i][1], refused[i][2]);
+	}
+	char *a2[] = {bin("selftests/progs/integ_api"), "--valgrind=--num-callers=abc",
+		      "--filter=integ/clean_pipeline", NULL};
+	usage_error(a2, NULL, "integ_api: --valgrind=--num-callers=abc — ",
+		    "Bad option: --num-callers=abc");
+	char *ok[] = {bin("mpt-run"), "--valgrind=--trace-children=yes --tool=memcheck --vgdb=no",
+		      "--", "true", NULL};
+	struct run_result r = run_cmd(ok, NULL, 120);
+	ck_assert_msg(r.status == 0, "exit %d: %s %s", r.status, r.out, r.err);
 }
 END_TEST
 
@@ -337,7 +425,7 @@ static void all_dead(const char *pidfile)
 		n++;
 	}
 	fclose(f);
-	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(n, 3);
 }
 
 static void guard_verdicts(const char *ck_fork)
@@ -347,7 +435,9 @@ static void guard_verdicts(const char *ck_fork)
 	char *argv[] = {bin("selftests/progs/integ_check"), pidfile, NULL};
 	struct run_result r = run_cmd(argv, env, 120);
 	ck_assert_msg(r.status == 1, "exit %d: %s %s", r.status, r.out, r.err);
-	contains(r.out, "Checks: 7, Failures: 5, Errors: 0");
+	/* In CK_NOFORK the test's own descriptors are not checked. */
+	contains(r.out, ck_fork ? "Checks: 16, Failures: 9, Errors: 0"
+				: "Checks: 16, Failures: 10, Errors: 0");
 	const char *l = failed(r.out, "zombie_leaving", "zombie");
 	contains(l, "zombie: p0.1 (pid ");
 	contains(l, "never waited for it");
@@ -358,6 +448,31 @@ static void guard_verdicts(const char *ck_fork)
 	contains(failed(r.out, "daemon_left_running", "leaked-process"), "p0.1.1 (pid ");
 	contains(failed(r.out, "grandchild_zombie", "zombie"), "Seen when the parent exited");
 	contains(failed(r.out, "child_assertion", "assertion"), "MPT_ASSERT_EQ(getppid(), 1)");
+	if (ck_fork) {
+		passed(r.out, "fd_leak_buggy");
+	} else {
+		l = failed(r.out, "fd_leak_buggy", "fd-leak");
+		contains(l, "fd-leak: fd ");
+		contains(l, "Made by pipe() at fd_leak_buggy_fn (integ_check.c:");
+	}
+	passed(r.out, "fd_leak_fixed");
+	l = failed(r.out, "lock_held_buggy", "lock-held");
+	contains(l, "lock-held: p0.1 (pid ");
+	contains(l, "exited while holding process-shared mutex");
+	contains(l, "Locked at lock_held_buggy_fn (integ_check.c:");
+	passed(r.out, "lock_held_fixed");
+	l = failed(r.out, "stdio_duplicate_buggy", "stdio-duplicate");
+	contains(l, "stdio-duplicate: p0.1 (pid ");
+	contains(l, "(\"starting\\n\")");
+	passed(r.out, "stdio_duplicate_fixed");
+	l = failed(r.out, "crash_buggy", "crash");
+	contains(l, "crash: p0.1 (pid ");
+	contains(l, "died of SIGABRT");
+	passed(r.out, "crash_fixed");
+	/* Failed by its own ck_assert; its daemon killed all the same (fork
+	 * mode: by the guard as the test's process exits). */
+	contains(check_line(r.out, "daemon_then_failed_assert"),
+		 ":F:guard:daemon_then_failed_assert:0: the test failed with its daemon running");
 	all_dead(pidfile);
 }
 
@@ -435,10 +550,12 @@ int main(void)
 #endif
 	if (have("Valgrind", MPT_VALGRIND_PATH, "valgrind")) {
 		tcase_add_test(t, valgrind_child_use_after_free);
+		tcase_add_test(t, valgrind_use_after_free_then_exec);
 		tcase_add_test(t, valgrind_clean_pipeline);
 		tcase_add_test(t, valgrind_args);
 		tcase_add_test(t, valgrind_crash_stack);
 		tcase_add_test(t, valgrind_timeout_scales);
+		tcase_add_test(t, valgrind_refused_args);
 	}
 	tcase_add_test(t, valgrind_usage);
 	tcase_add_test(t, check_guard_fork_mode);

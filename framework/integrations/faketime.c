@@ -16,11 +16,41 @@
 
 #include "config.h"
 
-const char *mpt__faketime_lib(void)
+/* Why p cannot be preloaded, or NULL when it can: ld.so skips what is not
+ * a shared object with a warning in the test's output, and the test would
+ * quietly run on the real clock. */
+static const char *not_a_library(const char *p)
+{
+	struct stat st;
+	if (stat(p, &st) != 0)
+		return "no such file";
+	if (!S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? "a directory, not a shared library"
+					   : "not a regular file";
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return "not readable";
+	unsigned char magic[4] = {0};
+	size_t n = fread(magic, 1, sizeof magic, f);
+	fclose(f);
+	if (n != 4 || memcmp(magic, "\177ELF", 4))
+		return "not a shared library (no ELF header)";
+	return NULL;
+}
+
+const char *mpt__faketime_lib(const char **why)
 {
 	const char *env = getenv("MPT_FAKETIME_LIB");
 	const char *p = env && *env ? env : MPT_FAKETIME_LIB;
-	return *p && access(p, R_OK) == 0 ? p : NULL;
+	*why = NULL;
+	if (!*p)
+		return NULL;
+	const char *problem = not_a_library(p);
+	/* A file that is not there is a library that is not installed; one
+	 * that is there but is no library is a mistake to name. */
+	if (problem && access(p, F_OK) == 0)
+		*why = problem;
+	return problem ? NULL : p;
 }
 
 int mpt__faketime_spec_ok(const char *spec)

@@ -42,8 +42,9 @@ void mpt__tools_after_test(void *arg, struct mpt__region *region, pid_t leader,
 /* ---- libfaketime (faketime.c) -------------------------------------------- */
 
 /* libfaketime.so.1 to preload: MPT_FAKETIME_LIB from the environment, else
- * what configure found; NULL when it is not there. */
-const char *mpt__faketime_lib(void);
+ * what configure found; NULL when it is not there, or (with *why set) when
+ * what is there is no shared library (a directory, a text file). */
+const char *mpt__faketime_lib(const char **why);
 /* Whether spec looks like a FAKETIME value libfaketime accepts: an offset
  * ("+0 x10", "-2d"), a start date ("@2024-01-01 12:00:00"), an absolute
  * date ("2024-01-01 12:00:00") or "%" (FAKETIME_FOLLOW_FILE). */
@@ -57,15 +58,18 @@ void mpt__faketime_cleanup(const pid_t *pids, int n, double since_realtime);
 /* ---- Valgrind (valgrind.c) ----------------------------------------------- */
 
 /* The valgrind program: MPT_VALGRIND from the environment, else what
- * configure found, else valgrind on PATH. Malloc'd, or NULL. */
-char *mpt__valgrind_path(void);
+ * configure found, else valgrind on PATH. Malloc'd, or NULL; *why says
+ * what is wrong with an MPT_VALGRIND that is there (a directory, a file
+ * that is not executable), and stays NULL when it is just not there. */
+char *mpt__valgrind_path(const char **why);
 /* Splits the ARGS of --valgrind=ARGS into options, at white space and at a
  * comma that begins another option (",-"), so that
  * "--leak-check=full,--show-leak-kinds=definite,possible" is two options.
  * Returns a malloc'd NULL-terminated array (*n entries), or NULL with *bad
  * set to the offending token (malloc'd) and *why to the reason. */
 char **mpt__valgrind_split(const char *args, int *n, char **bad, const char **why);
-/* Turns the logs DIR/vg.PID of the given processes into valgrind findings
+/* Turns the logs DIR/vg.PID (and DIR/vg.PID.N, moved aside by the shim
+ * before an exec) of the given processes into valgrind findings
  * (and adds Valgrind's stack to their crash findings), then removes them.
  * With take_all, every other log in DIR is taken too (only one test was
  * running, so they are its processes'). */

@@ -5,10 +5,15 @@
 #include "integrations.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +52,21 @@ static int bad(const char *prog, const char *tok, const char *why, const char *h
 {
 	fprintf(stderr, "%s: %s — %s (%s)\n", prog, tok, why, hint);
 	return 2;
+}
+
+/* A tool that is not there (why NULL), or a variable naming something
+ * that is not the tool (why says what it is instead). */
+static int bad_setting(const char *prog, const char *option, const char *var,
+		       const char *why, const char *absent, const char *hint)
+{
+	if (!why)
+		return bad(prog, option, absent, hint);
+	char *tok = mpt__xasprintf("%s=%s", var, getenv(var));
+	char *what = mpt__xasprintf("%s for %s", why, option);
+	int rc = bad(prog, tok, what, hint);
+	free(what);
+	free(tok);
+	return rc;
 }
 
 int mpt__tools_faketime(struct mpt__tools **t, const char *prog, const char *arg,
@@ -126,19 +146,153 @@ static char *faketime_suppressions(const char *dir)
 	return opt;
 }
 
+/* The first line of what Valgrind said, without its "valgrind: " or
+ * "==PID== " prefix and without the "Use --help" advice; in a static buffer. */
+static const char *first_complaint(const char *text)
+{
+	static char line[300];
+	line[0] = 0;
+	for (const char *p = text; *p;) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *q = p;
+		if (!strncmp(q, "valgrind: ", 10))
+			q += 10;
+		else if (q[0] == '=' && q[1] == '=' && (q = strstr(q + 2, "== ")) && q < p + len)
+			q += 3;
+		else
+			q = p;
+		size_t n = len - (size_t)(q - p);
+		if (n && strncmp(q, "Use --help", 10)) {
+			snprintf(line, sizeof line, "%.*s", (int)n, q);
+			break;
+		}
+		p = end ? end + 1 : p + len;
+	}
+	return line[0] ? line : "it exited with an error and said nothing";
+}
+
+/* Runs argv (valgrind, its options, /bin/true) once, its output read into
+ * out. Returns 0 when it exited 0, else -1 (*timed_out when it hung). */
+static int run_probe(char **argv, char *out, size_t size, int *timed_out)
+{
+	int fd[2];
+	out[0] = 0;
+	*timed_out = 0;
+	if (pipe2(fd, O_CLOEXEC) < 0)
+		return 0; /* cannot tell; the tests will */
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return 0;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+		}
+		dup2(fd[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fd[1]);
+	size_t len = 0;
+	int64_t deadline = mpt__now_ns() + (int64_t)60 * 1000000000;
+	for (;;) {
+		int64_t left = (deadline - mpt__now_ns()) / 1000000;
+		if (left <= 0) {
+			*timed_out = 1;
+			kill(pid, SIGKILL);
+			break;
+		}
+		struct pollfd p = {.fd = fd[0], .events = POLLIN};
+		int r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			continue;
+		char buf[1024];
+		ssize_t got = read(fd[0], buf, sizeof buf);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		size_t keep = (size_t)got < size - 1 - len ? (size_t)got : size - 1 - len;
+		memcpy(out + len, buf, keep);
+		len += keep;
+	}
+	out[len] = 0;
+	close(fd[0]);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return !*timed_out && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* Valgrind checks its options only when it runs a program: a misspelt one
+ * would fail every process of every test, and be reported as the test's
+ * exit status. So the user's options run /bin/true once first, and what
+ * Valgrind refuses is a usage error naming the option. */
+static int probe_valgrind(struct mpt__tools *t, char **wrap, int nwrap)
+{
+	if (!t->vg_nargs)
+		return 0; /* only our own options, which are known to work */
+	char **argv = mpt__xcalloc((size_t)nwrap + 2, sizeof *argv);
+	int n = 0;
+	for (int i = 0; i < nwrap; i++)
+		if (strncmp(wrap[i], "--log-file=", 11))
+			argv[n++] = wrap[i]; /* a complaint goes to stderr, not a log */
+	argv[n++] = access("/bin/true", X_OK) == 0 ? "/bin/true" : "true";
+	argv[n] = NULL;
+	char out[8192];
+	int timed_out;
+	int ok = run_probe(argv, out, sizeof out, &timed_out) == 0;
+	free(argv);
+	if (ok)
+		return 0;
+	/* The option Valgrind named, or whose value it did (a file it could
+	 * not open, a number it could not read). */
+	const char *tok = NULL;
+	for (int i = 0; i < t->vg_nargs && !tok; i++) {
+		const char *eq = strchr(t->vg_args[i], '=');
+		if (strstr(out, t->vg_args[i]) || (eq && eq[1] && strstr(out, eq + 1)))
+			tok = t->vg_args[i];
+	}
+	struct mpt__buf what = {0};
+	if (tok)
+		mpt__buf_printf(&what, "--valgrind=%s%s%s", t->vg_nargs > 1 ? "..." : "", tok,
+				t->vg_nargs > 1 ? "..." : "");
+	else
+		for (int i = 0; i < t->vg_nargs; i++)
+			mpt__buf_printf(&what, "%s%s", i ? "," : "--valgrind=", t->vg_args[i]);
+	char *why = timed_out
+		? mpt__xstrdup("Valgrind did not finish /bin/true within 60 s with these options")
+		: mpt__xasprintf("Valgrind refused it: %s", first_complaint(out));
+	int rc = bad(t->prog, what.p, why, "valgrind --help lists its options");
+	free(why);
+	mpt__buf_free(&what);
+	return rc;
+}
+
 int mpt__tools_configure(struct mpt__tools *t, struct mpt__config *cfg,
 			 double *multiplier, int api)
 {
 	if (!t || (!t->faketime && !t->valgrind))
 		return 0;
-	const char *lib = t->faketime ? mpt__faketime_lib() : NULL;
+	const char *why = NULL;
+	const char *lib = t->faketime ? mpt__faketime_lib(&why) : NULL;
 	if (t->faketime && !lib)
-		return bad(t->prog, "--faketime", "libfaketime is not available",
-			   "apt-get install libfaketime and re-run configure, or "
-			   "set MPT_FAKETIME_LIB=/path/to/libfaketime.so.1");
-	if (t->valgrind && !(t->vg_path = mpt__valgrind_path()))
-		return bad(t->prog, "--valgrind", "Valgrind is not available",
-			   "apt-get install valgrind, or set MPT_VALGRIND=/path/to/valgrind");
+		return bad_setting(t->prog, "--faketime", "MPT_FAKETIME_LIB", why,
+				   "libfaketime is not available",
+				   "apt-get install libfaketime and re-run configure, or "
+				   "set MPT_FAKETIME_LIB=/path/to/libfaketime.so.1");
+	if (t->valgrind && !(t->vg_path = mpt__valgrind_path(&why)))
+		return bad_setting(t->prog, "--valgrind", "MPT_VALGRIND", why,
+				   "Valgrind is not available",
+				   "apt-get install valgrind, or set "
+				   "MPT_VALGRIND=/path/to/valgrind");
 	/* An API test gets the tool by re-executing itself through it; that
 	 * takes the preload library, as mpt-run does. */
 	if (api && !cfg->preload)
@@ -173,6 +327,9 @@ int mpt__tools_configure(struct mpt__tools *t, struct mpt__config *cfg,
 		add(&t->wrap, &nwrap, mpt__xstrdup("--child-silent-after-fork=no"));
 		add(&t->wrap, &nwrap, mpt__xstrdup("--vgdb=no"));
 		add(&t->wrap, &nwrap, mpt__xasprintf("--log-file=%s/vg.%%p", t->vg_dir));
+		/* An exec keeps the pid, and its Valgrind would truncate the
+		 * log: the shim's exec wrappers move it aside to vg.PID.N. */
+		add(&t->env, &nenv, mpt__xasprintf("MPT_VALGRIND_LOGS=%s", t->vg_dir));
 		if (t->faketime) {
 			char *supp = faketime_suppressions(t->vg_dir);
 			if (supp)
@@ -180,6 +337,8 @@ int mpt__tools_configure(struct mpt__tools *t, struct mpt__config *cfg,
 		}
 		for (int i = 0; i < t->vg_nargs; i++)
 			add(&t->wrap, &nwrap, mpt__xstrdup(t->vg_args[i]));
+		if (probe_valgrind(t, t->wrap, nwrap))
+			return 2;
 		*multiplier *= VALGRIND_TIMEOUT_FACTOR;
 	}
 	cfg->wrap = t->wrap;

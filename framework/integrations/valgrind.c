@@ -1,6 +1,7 @@
 /* Valgrind (--valgrind[=ARGS]): where valgrind is, the extra options, and
  * reading each process's log (DIR/vg.PID, written with -q, so it holds
- * only what Valgrind had to say) into findings.
+ * only what Valgrind had to say; DIR/vg.PID.N for the programs the process
+ * ran before an exec) into findings.
  *
  * A log is a series of blocks separated by an empty "==PID== " line. An
  * error is a block with a stack ("at 0x...: fn (file.c:12)"); warnings,
@@ -30,16 +31,35 @@
 #define PER_PROCESS 20        /* findings per process; then a count */
 #define REPORT_LINES 16       /* lines of Valgrind's report in a finding */
 
-static char *executable(const char *p)
+/* Why p cannot be run as valgrind, or NULL when it can. */
+static const char *not_executable(const char *p)
 {
-	return p && *p && access(p, X_OK) == 0 ? mpt__xstrdup(p) : NULL;
+	struct stat st;
+	if (!p || !*p || stat(p, &st) != 0)
+		return "no such file";
+	if (!S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? "a directory, not the valgrind program"
+					   : "not a regular file";
+	if (access(p, X_OK) != 0)
+		return "not executable";
+	return NULL;
 }
 
-char *mpt__valgrind_path(void)
+static char *executable(const char *p)
+{
+	return not_executable(p) ? NULL : mpt__xstrdup(p);
+}
+
+char *mpt__valgrind_path(const char **why)
 {
 	const char *env = getenv("MPT_VALGRIND");
-	if (env && *env)
-		return executable(env);
+	*why = NULL;
+	if (env && *env) {
+		const char *problem = not_executable(env);
+		if (problem && access(env, F_OK) == 0)
+			*why = problem;
+		return problem ? NULL : mpt__xstrdup(env);
+	}
 	char *p = executable(MPT_VALGRIND_PATH);
 	if (p)
 		return p;
@@ -60,6 +80,54 @@ char *mpt__valgrind_path(void)
 static const char *const owned[] = {"--log-file", "--log-fd", "--log-socket",
 				    "--xml", NULL};
 
+/* Options mptest sets itself, which the user may only repeat with the same
+ * value: anything else would quietly defeat the checks. */
+static const struct {
+	const char *name, *value, *why;
+} fixed[] = {
+	{"--trace-children", "yes", "mptest runs every process of the test, "
+	 "exec'd programs included, under Valgrind (--trace-children=yes); drop this "
+	 "option (--trace-children-skip=PATTERN leaves chosen programs out)"},
+	{"--child-silent-after-fork", "no", "mptest reads the errors of forked "
+	 "children too (--child-silent-after-fork=no); drop this option"},
+	{"--tool", "memcheck", "mptest turns Memcheck's reports into findings and "
+	 "reads no other tool's; drop this option (run valgrind --tool=... yourself "
+	 "for the others)"},
+	{"--vgdb", "no", "a process waiting for a debugger would hang the test "
+	 "(mptest sets --vgdb=no); drop this option"},
+};
+
+/* Options that print something and exit instead of running the program. */
+static const char *const no_run[] = {"-h", "--help", "--help-debug",
+				     "--help-dyn-options", "--version", NULL};
+
+/* Why tok cannot be one of the user's options, or NULL when it can. */
+static const char *refused(const char *tok)
+{
+	if (tok[0] != '-')
+		return "not a Valgrind option (options start with -; several are "
+		       "separated by spaces or commas: --valgrind=--leak-check=full,"
+		       "--track-origins=yes)";
+	for (int k = 0; owned[k]; k++) {
+		size_t l = strlen(owned[k]);
+		if (!strncmp(tok, owned[k], l) && (tok[l] == '=' || tok[l] == 0 ||
+						   tok[l] == '-'))
+			return "mptest keeps Valgrind's log itself, one per process, "
+			       "to turn it into findings; drop this option";
+	}
+	for (size_t k = 0; k < sizeof fixed / sizeof *fixed; k++) {
+		size_t l = strlen(fixed[k].name);
+		if (!strncmp(tok, fixed[k].name, l) && (tok[l] == '=' || tok[l] == 0) &&
+		    !(tok[l] == '=' && !strcmp(tok + l + 1, fixed[k].value)))
+			return fixed[k].why;
+	}
+	for (int k = 0; no_run[k]; k++)
+		if (!strcmp(tok, no_run[k]))
+			return "Valgrind would print this and exit without running "
+			       "the test; drop this option";
+	return NULL;
+}
+
 char **mpt__valgrind_split(const char *args, int *n, char **bad, const char **why)
 {
 	char **v = mpt__xcalloc(strlen(args) / 2 + 2, sizeof *v);
@@ -74,18 +142,7 @@ char **mpt__valgrind_split(const char *args, int *n, char **bad, const char **wh
 		while (*p && !isspace((unsigned char)*p) && !(*p == ',' && p[1] == '-'))
 			p++;
 		char *tok = mpt__xasprintf("%.*s", (int)(p - start), start);
-		const char *problem = NULL;
-		if (tok[0] != '-')
-			problem = "not a Valgrind option (options start with -; several are "
-				  "separated by spaces or commas: --valgrind=--leak-check=full,"
-				  "--track-origins=yes)";
-		for (int k = 0; !problem && owned[k]; k++) {
-			size_t l = strlen(owned[k]);
-			if (!strncmp(tok, owned[k], l) && (tok[l] == '=' || tok[l] == 0 ||
-							   tok[l] == '-'))
-				problem = "mptest keeps Valgrind's log itself, one per "
-					  "process, to turn it into findings; drop this option";
-		}
+		const char *problem = refused(tok);
 		if (problem) {
 			*bad = tok;
 			*why = problem;
@@ -313,21 +370,40 @@ static void read_log(const char *path, struct who *w, struct mpt__result *r)
 	free(text);
 }
 
+/* Reads one log into findings and removes it. */
+static void take_log(const char *path, struct who *w, struct mpt__result *r)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return;
+	if (st.st_size > 0)
+		read_log(path, w, r);
+	unlink(path);
+}
+
+/* The logs of pid: DIR/vg.PID.1, .2, ... for the programs it ran before
+ * each exec (the shim moves them aside), then DIR/vg.PID for the last. */
 static void take(const char *dir, struct mpt__region *g, pid_t pid, struct mpt__result *r)
 {
-	char *path = mpt__xasprintf("%s/vg.%d", dir, (int)pid);
-	struct stat st;
-	if (stat(path, &st) == 0) {
-		struct who w = {.pid = pid};
-		struct mpt__proc *p = g ? mpt__proc_find(g, pid) : NULL;
-		if (p) {
-			w.id = p->id;
-			snprintf(w.prog, sizeof w.prog, "%.*s", (int)sizeof p->prog, p->prog);
-		}
-		if (st.st_size > 0)
-			read_log(path, &w, r);
-		unlink(path);
+	struct who w = {.pid = pid};
+	struct mpt__proc *p = g ? mpt__proc_find(g, pid) : NULL;
+	if (p)
+		w.id = p->id;
+	char *path;
+	for (int n = 1;; n++) {
+		path = mpt__xasprintf("%s/vg.%d.%d", dir, (int)pid, n);
+		int there = access(path, F_OK) == 0;
+		if (there)
+			take_log(path, &w, r);
+		free(path);
+		if (!there)
+			break;
 	}
+	/* The table names the program the process ran last: only this log's. */
+	if (p)
+		snprintf(w.prog, sizeof w.prog, "%.*s", (int)sizeof p->prog, p->prog);
+	path = mpt__xasprintf("%s/vg.%d", dir, (int)pid);
+	take_log(path, &w, r);
 	free(path);
 }
 
@@ -347,7 +423,7 @@ void mpt__valgrind_collect(const char *dir, struct mpt__region *g,
 		if (strncmp(e->d_name, "vg.", 3) != 0)
 			continue;
 		long pid = strtol(e->d_name + 3, &end, 10);
-		if (*end == 0 && pid > 0)
+		if ((*end == 0 || *end == '.') && pid > 0)
 			take(dir, g, (pid_t)pid, r);
 	}
 	if (d)

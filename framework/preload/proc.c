@@ -181,9 +181,35 @@ static int spawn_common(int use_path, pid_t *pid, const char *path,
 	return r;
 }
 
+/* Under --valgrind each process logs to DIR/vg.PID (the runner's
+ * --log-file=DIR/vg.%p), and the Valgrind an exec starts opens that file
+ * again, truncating what it said about the program before. So the log so
+ * far moves aside to DIR/vg.PID.N first (the first N free), and the runner
+ * reads them all. MPT_VALGRIND_LOGS=DIR is set only under --valgrind. */
+static void valgrind_log_aside(void)
+{
+	const char *dir = getenv("MPT_VALGRIND_LOGS");
+	if (!dir || !*dir)
+		return;
+	int e = errno;
+	char from[4096], to[4128];
+	if (snprintf(from, sizeof from, "%s/vg.%d", dir, (int)getpid()) < (int)sizeof from)
+		for (int n = 1; n < 10000; n++) {
+			snprintf(to, sizeof to, "%s.%d", from, n);
+			if (link(from, to) == 0) {
+				unlink(from);
+				break;
+			}
+			if (errno != EEXIST)
+				break; /* no log (Valgrind had nothing to say yet) */
+		}
+	errno = e;
+}
+
 MPT__EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	REAL(int, execve, (const char *, char *const[], char *const[]));
+	valgrind_log_aside();
 	if (!mpt__shim_on())
 		return real_execve(path, argv, envp);
 	mpt__threads_before_exec();
@@ -194,6 +220,7 @@ MPT__EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 MPT__EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	REAL(int, execvpe, (const char *, char *const[], char *const[]));
+	valgrind_log_aside();
 	if (!mpt__shim_on())
 		return real_execvpe(file, argv, envp);
 	mpt__threads_before_exec();
@@ -350,9 +377,17 @@ MPT__EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 /* fd.c: the descriptor baseline, taken when the shim becomes active. */
 void mpt__fd_start(void);
 
+/* Set by the Check guard (framework/integrations/guard.c, linked-in shim
+ * only): run first as a process exits, however it exits, so that a test
+ * whose process ends before its teardown (a failed ck_assert: _exit(1))
+ * still has its descendants killed. */
+void (*mpt__exit_hook)(void);
+
 static void at_exit_handler(int status, void *arg)
 {
 	(void)arg;
+	if (mpt__exit_hook)
+		mpt__exit_hook();
 	if (mpt__shim_on()) {
 		unsigned long calls = __atomic_load_n(&mpt__calls, __ATOMIC_RELAXED);
 		mpt__stdio_at_exit(1);
@@ -375,6 +410,8 @@ void mpt__shim_register_exit(void)
 MPT__EXPORT void _exit(int code)
 {
 	REAL_UNCOUNTED(void, _exit, (int));
+	if (mpt__exit_hook)
+		mpt__exit_hook();
 	if (mpt__shim_on()) {
 		unsigned long calls = __atomic_load_n(&mpt__calls, __ATOMIC_RELAXED);
 		mpt__stdio_at_exit(0);

@@ -2,6 +2,8 @@
  * names the case.
  *   uaf       a child reads a block after freeing it, then exits 0; the
  *             parent reaps it, so only Valgrind can see the bug
+ *   uafexec   the same child then execs /bin/true (same pid, a new
+ *             Valgrind, which must not lose what the first one saw)
  *   pipeline  clean: a forked writer, an exec'd filter (this program again,
  *             "upper") and the parent reading the result, all reaped
  *   upper     the filter: stdin to stdout in upper case
@@ -15,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int uaf(void)
+static int uaf(int then_exec)
 {
 	pid_t p = fork();
 	if (p == 0) {
@@ -27,6 +29,8 @@ static int uaf(void)
 		free(v);
 		volatile int x = stale[0]; /* use after free */
 		(void)x;
+		if (then_exec)
+			execl("/bin/true", "true", (char *)NULL);
 		_exit(0);
 	}
 	int st;
@@ -120,7 +124,9 @@ int main(int argc, char **argv)
 {
 	const char *c = argc > 1 ? argv[1] : "";
 	if (!strcmp(c, "uaf"))
-		return uaf();
+		return uaf(0);
+	if (!strcmp(c, "uafexec"))
+		return uaf(1);
 	if (!strcmp(c, "pipeline"))
 		return pipeline(argv[0]);
 	if (!strcmp(c, "upper"))
@@ -129,6 +135,6 @@ int main(int argc, char **argv)
 		return crash();
 	if (!strcmp(c, "leak"))
 		return leak();
-	fprintf(stderr, "usage: %s uaf|pipeline|upper|crash|leak\n", argv[0]);
+	fprintf(stderr, "usage: %s uaf|uafexec|pipeline|upper|crash|leak\n", argv[0]);
 	return 2;
 }

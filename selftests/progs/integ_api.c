@@ -73,6 +73,25 @@ MPT_TEST(integ, child_use_after_free)
 	mpt_wait_exited(p, 0);
 }
 
+/* The same, but the child then execs /bin/true: the pid stays, a new
+ * Valgrind starts, and what the first one saw must not be lost. */
+MPT_TEST(integ, child_use_after_free_then_exec)
+{
+	pid_t p = MPT_ASSERT_OK(fork());
+	if (p == 0) {
+		int *v = malloc(4 * sizeof *v);
+		MPT_ASSERT(v != NULL);
+		v[0] = 42;
+		int *volatile stale = v;
+		free(v);
+		volatile int x = stale[0];
+		(void)x;
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(127);
+	}
+	mpt_wait_exited(p, 0);
+}
+
 /* Clean: a forked writer, an exec'd filter (tr) and the leader reading the
  * result through pipes; everything closed and reaped. */
 MPT_TEST(integ, clean_pipeline)

@@ -6,10 +6,13 @@
 #include <check.h>
 #include <mptest-check.h>
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,6 +145,155 @@ START_TEST(child_assertion)
 }
 END_TEST
 
+/* A descriptor the test opened and forgot (the read end of a pipe). In
+ * CK_NOFORK the test's own descriptors are not checked (see
+ * mptest-check.h), so there both pass. */
+START_TEST(fd_leak_buggy)
+{
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	close(p[1]);
+	char c;
+	ck_assert_int_eq(read(p[0], &c, 1), 0);
+	/* bug: p[0] is never closed */
+}
+END_TEST
+
+START_TEST(fd_leak_fixed)
+{
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	close(p[1]);
+	char c;
+	ck_assert_int_eq(read(p[0], &c, 1), 0);
+	close(p[0]);
+}
+END_TEST
+
+static pthread_mutex_t *shared_mutex(void)
+{
+	pthread_mutex_t *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ck_assert(m != MAP_FAILED);
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	ck_assert_int_eq(pthread_mutex_init(m, &a), 0);
+	pthread_mutexattr_destroy(&a);
+	return m;
+}
+
+/* A child takes a process-shared mutex and exits holding it: locked for
+ * good. */
+START_TEST(lock_held_buggy)
+{
+	pthread_mutex_t *m = shared_mutex();
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0) {
+		pthread_mutex_lock(m);
+		_exit(0); /* bug: an early return that forgets the unlock */
+	}
+	ck_assert_int_eq(waitpid(p, NULL, 0), p);
+}
+END_TEST
+
+START_TEST(lock_held_fixed)
+{
+	pthread_mutex_t *m = shared_mutex();
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0) {
+		pthread_mutex_lock(m);
+		pthread_mutex_unlock(m);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(p, NULL, 0), p);
+	ck_assert_int_eq(pthread_mutex_trylock(m), 0);
+	pthread_mutex_unlock(m);
+}
+END_TEST
+
+/* "starting" is still in stdout's buffer (a pipe: fully buffered) at the
+ * fork, and the child's exit() writes it a second time. */
+START_TEST(stdio_duplicate_buggy)
+{
+	printf("starting\n");
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0)
+		exit(0);
+	ck_assert_int_eq(waitpid(p, NULL, 0), p);
+}
+END_TEST
+
+START_TEST(stdio_duplicate_fixed)
+{
+	printf("starting\n");
+	fflush(stdout);
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0)
+		exit(0);
+	ck_assert_int_eq(waitpid(p, NULL, 0), p);
+}
+END_TEST
+
+/* A child dies of SIGABRT; the parent reaps it and looks away. */
+START_TEST(crash_buggy)
+{
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0)
+		abort();
+	ck_assert_int_eq(waitpid(p, NULL, 0), p);
+}
+END_TEST
+
+START_TEST(crash_fixed)
+{
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0)
+		_exit(0);
+	int st;
+	ck_assert_int_eq(waitpid(p, &st, 0), p);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+END_TEST
+
+/* A daemon (setsid, double fork) started by a test that then fails a
+ * ck_assert: in fork mode the test's process ends at once (_exit), its
+ * teardown never runs, and Check's killpg() misses the daemon's session.
+ * The guard kills it as the process exits. */
+START_TEST(daemon_then_failed_assert)
+{
+	int fd[2];
+	ck_assert_int_eq(pipe(fd), 0);
+	pid_t mid = fork();
+	ck_assert_int_ge(mid, 0);
+	if (mid == 0) {
+		setsid();
+		pid_t d = fork();
+		if (d == 0) {
+			close(fd[0]);
+			for (;;)
+				pause();
+		}
+		if (write(fd[1], &d, sizeof d) != sizeof d)
+			_exit(1);
+		_exit(0);
+	}
+	close(fd[1]);
+	pid_t d;
+	ck_assert_int_eq(read(fd[0], &d, sizeof d), (ssize_t)sizeof d);
+	close(fd[0]);
+	note_pid(d);
+	ck_assert_int_eq(waitpid(mid, NULL, 0), mid);
+	ck_assert_msg(0, "the test failed with its daemon running");
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	pid_file = argc > 1 ? argv[1] : NULL;
@@ -155,6 +307,15 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, daemon_left_running);
 	tcase_add_test(tc, grandchild_zombie);
 	tcase_add_test(tc, child_assertion);
+	tcase_add_test(tc, fd_leak_buggy);
+	tcase_add_test(tc, fd_leak_fixed);
+	tcase_add_test(tc, lock_held_buggy);
+	tcase_add_test(tc, lock_held_fixed);
+	tcase_add_test(tc, stdio_duplicate_buggy);
+	tcase_add_test(tc, stdio_duplicate_fixed);
+	tcase_add_test(tc, crash_buggy);
+	tcase_add_test(tc, crash_fixed);
+	tcase_add_test(tc, daemon_then_failed_assert);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_VERBOSE);
