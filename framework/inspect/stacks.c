@@ -60,6 +60,28 @@ struct job {
 	struct mpt__buf out;
 };
 
+/* Whether pid is stopped (or gone): a tool that attaches to a process
+ * the SIGSTOP has not reached yet would see it running and let it run on
+ * at the detach. */
+static int stopped_or_gone(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	const char *rp = strrchr(buf, ')'); /* the name may hold anything */
+	if (!rp || !rp[1] || !rp[2])
+		return 1;
+	char st = rp[2];
+	return st == 'T' || st == 't' || st == 'Z' || st == 'X';
+}
+
 static pid_t spawn_tool(const char *tool, int gdb, pid_t target, char **env, int *fd)
 {
 	int p[2];
@@ -123,6 +145,10 @@ void mpt__stacks_append(struct mpt__buf *b, const pid_t *pids,
 	 * stopped) until the kill. */
 	for (int i = 0; i < n; i++)
 		kill(pids[i], SIGSTOP);
+	int64_t stop_by = mpt__now_ns() + 200000000LL; /* 200 ms at most */
+	for (int i = 0; i < n; i++)
+		while (!stopped_or_gone(pids[i]) && mpt__now_ns() < stop_by)
+			usleep(200);
 	char **env = tool_env();
 	struct job *jobs = mpt__xcalloc((size_t)n, sizeof *jobs);
 	struct pollfd *pfd = mpt__xcalloc((size_t)n, sizeof *pfd);
