@@ -26,6 +26,11 @@
  * SIGSEGV that its parent reaps) are recorded in the region as they happen
  * and reported by the teardown.
  *
+ * Programs a test execs run without mptest's shim (only mpt-run preloads
+ * it), so their own children are not watched: a child such a program
+ * leaves behind that ends as a zombie of the test's process (its
+ * subreaper) is not blamed on the test, which never forked it.
+ *
  * Limits:
  *   - A test that fails before its teardown (a failed ck_assert ends the
  *     test's process at once in fork mode) skips the checks: it has failed
@@ -40,9 +45,9 @@
  *     owns the whole tree, when a test may hang or crash.
  *   - CK_NOFORK (CK_FORK=no, or srunner_set_fork_status): every test runs
  *     in Check's one process. The fixture still works per test — zombies,
- *     leaked processes (killed and reaped at each teardown), and what the
- *     test's other processes record — but the descriptor and lock checks of
- *     that one process are off, since Check opens a file in it for every
+ *     leaked processes (killed and reaped at each teardown), locks, and
+ *     what the test's other processes record — but the descriptor check of
+ *     that one process is off, since Check opens a file in it for every
  *     test; a crash or a hang of the test body takes the whole run down; and
  *     when the body has failed already, Check reports that failure (the
  *     teardown still cleans up).

@@ -436,8 +436,8 @@ static void guard_verdicts(const char *ck_fork)
 	struct run_result r = run_cmd(argv, env, 120);
 	ck_assert_msg(r.status == 1, "exit %d: %s %s", r.status, r.out, r.err);
 	/* In CK_NOFORK the test's own descriptors are not checked. */
-	contains(r.out, ck_fork ? "Checks: 16, Failures: 9, Errors: 0"
-				: "Checks: 16, Failures: 10, Errors: 0");
+	contains(r.out, ck_fork ? "Checks: 18, Failures: 10, Errors: 0"
+				: "Checks: 18, Failures: 11, Errors: 0");
 	const char *l = failed(r.out, "zombie_leaving", "zombie");
 	contains(l, "zombie: p0.1 (pid ");
 	contains(l, "never waited for it");
@@ -461,6 +461,12 @@ static void guard_verdicts(const char *ck_fork)
 	contains(l, "exited while holding process-shared mutex");
 	contains(l, "Locked at lock_held_buggy_fn (integ_check.c:");
 	passed(r.out, "lock_held_fixed");
+	/* Held by the test's own process: named alive, with its call site,
+	 * in both modes (CK_NOFORK used to say "died" at a bare address). */
+	l = failed(r.out, "lock_held_by_test", "lock-held");
+	contains(l, "lock-held: p0 (pid ");
+	contains(l, "exited while holding process-shared mutex");
+	contains(l, "Locked at lock_held_by_test_fn (integ_check.c:");
 	l = failed(r.out, "stdio_duplicate_buggy", "stdio-duplicate");
 	contains(l, "stdio-duplicate: p0.1 (pid ");
 	contains(l, "(\"starting\\n\")");
@@ -473,6 +479,8 @@ static void guard_verdicts(const char *ck_fork)
 	 * mode: by the guard as the test's process exits). */
 	contains(check_line(r.out, "daemon_then_failed_assert"),
 		 ":F:guard:daemon_then_failed_assert:0: the test failed with its daemon running");
+	/* A shell script's background job, a zombie of ours only by adoption. */
+	passed(r.out, "adopted_zombie_not_ours");
 	all_dead(pidfile);
 }
 

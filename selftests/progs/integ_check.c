@@ -214,6 +214,15 @@ START_TEST(lock_held_fixed)
 }
 END_TEST
 
+/* The test's own process ends the test holding a process-shared mutex. */
+START_TEST(lock_held_by_test)
+{
+	pthread_mutex_t *m = shared_mutex();
+	ck_assert_int_eq(pthread_mutex_lock(m), 0);
+	/* bug: no unlock on this path */
+}
+END_TEST
+
 /* "starting" is still in stdout's buffer (a pipe: fully buffered) at the
  * fork, and the child's exit() writes it a second time. */
 START_TEST(stdio_duplicate_buggy)
@@ -294,6 +303,40 @@ START_TEST(daemon_then_failed_assert)
 }
 END_TEST
 
+/* The test runs a shell script that leaves a background job behind and
+ * exits; the job comes to the test's process (the guard makes it a
+ * subreaper) and ends there, unreaped by anyone: not the test's zombie, it
+ * never forked it. The job outlives the shell deterministically: it waits
+ * until the shell's pid is gone (reaped by the test). */
+START_TEST(adopted_zombie_not_ours)
+{
+	int fd[2];
+	ck_assert_int_eq(pipe(fd), 0);
+	pid_t sh = fork();
+	ck_assert_int_ge(sh, 0);
+	if (sh == 0) {
+		dup2(fd[1], 1);
+		close(fd[0]);
+		close(fd[1]);
+		execl("/bin/sh", "sh", "-c",
+		      "p=$$; (while kill -0 $p 2>/dev/null; do sleep 0.01; done; echo done) & exit 0",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	int st;
+	ck_assert_int_eq(waitpid(sh, &st, 0), sh);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char buf[16];
+	ssize_t n, got = 0;
+	while ((n = read(fd[0], buf + got, sizeof buf - 1 - (size_t)got)) > 0)
+		got += n;
+	close(fd[0]);
+	buf[got] = 0;
+	ck_assert_str_eq(buf, "done\n"); /* the job ran to its end */
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	pid_file = argc > 1 ? argv[1] : NULL;
@@ -311,11 +354,13 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, fd_leak_fixed);
 	tcase_add_test(tc, lock_held_buggy);
 	tcase_add_test(tc, lock_held_fixed);
+	tcase_add_test(tc, lock_held_by_test);
 	tcase_add_test(tc, stdio_duplicate_buggy);
 	tcase_add_test(tc, stdio_duplicate_fixed);
 	tcase_add_test(tc, crash_buggy);
 	tcase_add_test(tc, crash_fixed);
 	tcase_add_test(tc, daemon_then_failed_assert);
+	tcase_add_test(tc, adopted_zombie_not_ours);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_VERBOSE);
