@@ -5,6 +5,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -280,6 +281,138 @@ START_TEST(run_level_allow_many)
 	ASSERT_CONTAINS(json_str(first_finding(t), "detail"), "the last 36 were dropped");
 	json_object_put(rep);
 	run_free(&r);
+}
+END_TEST
+
+/* ---- libmptest-preload.so for the programs a test execs ----------------- */
+
+/* Without MPT_PRELOAD, an API test program finds the preload library beside
+ * its libmptest (here the build's .libs/): the child's exec'd sleep that got
+ * a pipe's write end is watched, and the leak is found. */
+START_TEST(preload_found_beside_libmptest)
+{
+	char *json = path_in(scratch(), "preload-beside.json");
+	char *argv[] = {prog("hyg_fd"), "--filter=fd/pipe_into_exec_*", opt("--json", json),
+			NULL};
+	char *env[] = {"MPT_PRELOAD=", NULL};
+	struct run_result r = run_cmd(argv, env, 60);
+	ck_assert_msg(r.status == 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	json_object *rep = json_load(json);
+	ck_assert_ptr_nonnull(rep);
+	json_object *f = expect_only(json_test(rep, "fd/pipe_into_exec_buggy"),
+				     "fd/pipe_into_exec_buggy", "fd-leak", "p0.1");
+	ASSERT_CONTAINS(json_str(f, "message"), "across exec without close-on-exec and never used it");
+	expect_clean(json_test(rep, "fd/pipe_into_exec_fixed"), "fd/pipe_into_exec_fixed");
+	ck_assert_msg(!strstr(r.err, "libmptest-preload.so"), "%s", r.err);
+	json_object_put(rep);
+	run_free(&r);
+
+	/* mpt-run finds it beside itself (the build's .libs/) the same way. */
+	char *argv2[] = {mpt_run(), "--", "true", NULL};
+	r = run_cmd(argv2, env, 30);
+	ck_assert_msg(r.status == 0, "exit %d\n%s%s", r.status, r.out, r.err);
+	run_free(&r);
+}
+END_TEST
+
+/* Where it cannot be found, the programs the tests exec run unwatched (the
+ * buggy test passes): the run says so, once, on stderr. */
+START_TEST(preload_missing_is_said_once)
+{
+	char *argv[] = {prog("hyg_fd"), "--filter=fd/pipe_into_exec_*", NULL};
+	char *env[] = {"MPT_PRELOAD=/nonexistent/libmptest-preload.so", NULL};
+	struct run_result r = run_cmd(argv, env, 60);
+	ck_assert_msg(r.status == 0, "exit %d\n%s%s", r.status, r.out, r.err);
+	ASSERT_CONTAINS(r.out, "2 passed, 0 failed");
+	ASSERT_CONTAINS(r.err, "hyg_fd: libmptest-preload.so — not found at "
+			"MPT_PRELOAD=/nonexistent/libmptest-preload.so; programs the tests "
+			"exec run unwatched");
+	ck_assert_int_eq(count_str(r.err, "libmptest-preload.so — not found"), 1);
+	run_free(&r);
+
+	/* Listing runs nothing: no warning. */
+	char *argv2[] = {prog("hyg_fd"), "--list", NULL};
+	r = run_cmd(argv2, env, 30);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_msg(!strstr(r.err, "libmptest-preload.so"), "%s", r.err);
+	run_free(&r);
+}
+END_TEST
+
+/* ---- the selftests' own scratch directories ----------------------------- */
+
+/* Each test process's scratch directory goes when it exits (a passing
+ * Check test ends through exit()); one Check ended with _exit(1) (a failed
+ * test) stays until its program ends, and then goes with the program's
+ * root. Symbolic links inside are removed, not followed. A child here
+ * plays the selftest program (with a root of its own), its children the
+ * test processes. */
+struct scratch_report {
+	char root[256], passed[256], failed[256];
+	int passed_gone_at_once, failed_kept_until_the_end;
+};
+
+static void scratch_test_process(const char *target, int fail, char *path_out)
+{
+	pid_t p = fork();
+	if (p < 0)
+		_exit(2);
+	if (p == 0) {
+		const char *dir = scratch();
+		char *sub = path_in(dir, "valgrind-0");
+		mkdir(sub, 0755);
+		char *file = path_in(sub, "report.json");
+		FILE *f = fopen(file, "w");
+		if (!f || fputs("{}", f) < 0 || fclose(f) != 0)
+			_exit(3);
+		if (symlink(target, path_in(dir, "link-out")) < 0)
+			_exit(4);
+		/* The path goes through a shared page: the process is gone
+		 * when it is looked at. */
+		snprintf(path_out, 256, "%s", dir);
+		if (fail)
+			_exit(1);
+		exit(0);
+	}
+	int st;
+	waitpid(p, &st, 0);
+}
+
+START_TEST(scratch_directories_are_removed)
+{
+	char *target = path_in(scratch(), "outside");
+	FILE *f = fopen(target, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	struct scratch_report *rep = mmap(NULL, sizeof *rep, PROT_READ | PROT_WRITE,
+					  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ck_assert(rep != MAP_FAILED);
+	memset(rep, 0, sizeof *rep);
+	pid_t program = fork();
+	ck_assert_int_ge(program, 0);
+	if (program == 0) {
+		snprintf(rep->root, sizeof rep->root, "%s", scratch_root_new());
+		scratch_test_process(target, 0, rep->passed);
+		rep->passed_gone_at_once = rep->passed[0] && access(rep->passed, F_OK) < 0;
+		scratch_test_process(target, 1, rep->failed);
+		rep->failed_kept_until_the_end = rep->failed[0] &&
+						 access(rep->failed, F_OK) == 0;
+		exit(0);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(program, &st, 0), program);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+	ck_assert_msg(!strncmp(rep->root, "/tmp/mptest-selftest-", 21), "root %s", rep->root);
+	ck_assert_msg(!strncmp(rep->passed, rep->root, strlen(rep->root)), "%s", rep->passed);
+	ck_assert_msg(!strncmp(rep->failed, rep->root, strlen(rep->root)), "%s", rep->failed);
+	ck_assert_msg(rep->passed_gone_at_once, "%s stayed after its process exited",
+		      rep->passed);
+	ck_assert_msg(rep->failed_kept_until_the_end, "%s went before its program ended",
+		      rep->failed);
+	ck_assert_msg(access(rep->failed, F_OK) < 0, "%s stayed", rep->failed);
+	ck_assert_msg(access(rep->root, F_OK) < 0, "%s stayed", rep->root);
+	ck_assert_msg(access(target, F_OK) == 0, "the link's target %s was removed", target);
+	munmap(rep, sizeof *rep);
 }
 END_TEST
 
@@ -935,6 +1068,9 @@ static Suite *suite(void)
 	tcase_add_test(t, run_level_allow);
 	tcase_add_test(t, allowed_findings_take_no_slot);
 	tcase_add_test(t, run_level_allow_many);
+	tcase_add_test(t, preload_found_beside_libmptest);
+	tcase_add_test(t, preload_missing_is_said_once);
+	tcase_add_test(t, scratch_directories_are_removed);
 	tcase_add_test(t, fallback_parallel_tests_stay_apart);
 	tcase_add_test(t, junit_valid_whatever_was_printed);
 	tcase_add_test(t, tap_plan_and_lines);

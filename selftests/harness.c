@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,17 +27,90 @@ const char *srcdir(void)
 	return d && *d ? d : ".";
 }
 
+/* Scratch directories: one root per selftest program, made before Check
+ * forks its first test (/tmp/mptest-selftest-XXXXXX), and in it one
+ * directory per test process. A test process removes its own when it ends
+ * through exit() (a passing test); the program removes the root, and with
+ * it what failed or killed tests left (Check ends a failed test with
+ * _exit), when it ends. Tests read their files before they end, so
+ * nothing they inspect goes early. MPT_SELFTEST_KEEP=1 keeps them all. */
+#define SCRATCH_PREFIX "/tmp/mptest-selftest-"
+static char scratch_root[64];
+static pid_t scratch_root_owner;
+static char scratch_dir[256];
+static pid_t scratch_owner;
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+			struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else if (flag != FTW_D && flag != FTW_DNR)
+		unlink(path);
+	return 0; /* what cannot be removed (a leftover process's file) stays */
+}
+
+/* Removes dir and what is in it, if it is a directory of ours below the
+ * scratch prefix: nftw does not follow symbolic links (FTW_PHYS) nor
+ * cross into other file systems (FTW_MOUNT). */
+static void remove_tree(const char *dir)
+{
+	struct stat st;
+	if (!dir[0] || strncmp(dir, SCRATCH_PREFIX, strlen(SCRATCH_PREFIX)) != 0 ||
+	    strstr(dir, "/..") || lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != getuid())
+		return;
+	const char *keep = getenv("MPT_SELFTEST_KEEP");
+	if (keep && *keep && *keep != '0')
+		return;
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+static void remove_scratch_dir(void)
+{
+	if (scratch_owner == getpid())
+		remove_tree(scratch_dir);
+}
+
+static void remove_scratch_root(void)
+{
+	if (scratch_root_owner == getpid())
+		remove_tree(scratch_root);
+}
+
+const char *scratch_root_new(void)
+{
+	snprintf(scratch_root, sizeof scratch_root, SCRATCH_PREFIX "XXXXXX");
+	if (!mkdtemp(scratch_root))
+		abort();
+	/* Registered once: a fork inherits the handler. */
+	if (!scratch_root_owner)
+		atexit(remove_scratch_root);
+	scratch_root_owner = getpid();
+	return scratch_root;
+}
+
+__attribute__((constructor)) static void make_scratch_root(void)
+{
+	scratch_root_new();
+}
+
 const char *scratch(void)
 {
-	static char dir[256];
-	static pid_t owner;
-	if (owner != getpid()) {
-		snprintf(dir, sizeof dir, "/tmp/mptest-selftest-XXXXXX");
-		if (!mkdtemp(dir))
+	if (scratch_owner != getpid()) {
+		snprintf(scratch_dir, sizeof scratch_dir, "%s/t%d-XXXXXX", scratch_root,
+			 (int)getpid());
+		if (!mkdtemp(scratch_dir))
 			abort();
-		owner = getpid();
+		/* Registered once: a fork inherits the handler (and it acts
+		 * only in the process whose directory scratch_dir names). */
+		if (!scratch_owner)
+			atexit(remove_scratch_dir);
+		scratch_owner = getpid();
 	}
-	return dir;
+	return scratch_dir;
 }
 
 char *bin(const char *rel)

@@ -16,7 +16,13 @@ struct run_result {
 /* Paths of built programs and of the scratch directory. */
 const char *builddir(void);
 const char *srcdir(void);
-const char *scratch(void);     /* a fresh directory per process */
+/* A fresh directory per process, in the program's scratch root; removed
+ * when the process ends through exit(), else with the root. */
+const char *scratch(void);
+/* Makes a new scratch root (/tmp/mptest-selftest-XXXXXX) owned by this
+ * process, removed with everything in it when this process exits. Done
+ * for every selftest program before main(); for the test of the cleanup. */
+const char *scratch_root_new(void);
 char *path_in(const char *dir, const char *name);  /* malloc'd */
 
 /* Runs argv (NULL-terminated) with extra environment entries "K=V" (NULL

@@ -116,6 +116,17 @@ int mpt_main(int argc, char **argv)
 			close(fd);
 	}
 
+	if (!o.list && !o.cfg.preload) {
+		/* The tests still run, and everything done in the test
+		 * program's own processes is checked; what a program they
+		 * exec does is not, which a user should know once per run. */
+		const char *env = getenv("MPT_PRELOAD");
+		fprintf(stderr, "%s: libmptest-preload.so — not found %s%s; programs the "
+			"tests exec run unwatched (set MPT_PRELOAD=/path/to/"
+			"libmptest-preload.so)\n", prog,
+			env && *env ? "at MPT_PRELOAD=" : "beside libmptest nor where "
+			"it is installed", env && *env ? env : "");
+	}
 	if (o.list) {
 		for (size_t i = 0; i < nsel; i++)
 			printf("%s\n", names[i]);

@@ -1,8 +1,10 @@
 #define _GNU_SOURCE
 #include "options.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -412,11 +414,50 @@ void mpt__opts_free(struct mpt__opts *o)
 	o->cfg.inject = NULL;
 }
 
+/* libmptest-preload.so beside the object this code was loaded from (the
+ * libmptest of a test program, or mpt-run): in that directory, in its
+ * .libs (libtool's build layout, for mpt-run in the build tree) or in its
+ * mptest/ (the installed layout, pkglibdir below libdir). Asked before the
+ * configured path, so that a build tree's programs take their own build's
+ * library, not an older one installed. The result is an absolute path:
+ * LD_PRELOAD is read again in every program the test execs, from any
+ * working directory. */
+static const char *preload_beside_me(void)
+{
+	static char found[PATH_MAX];
+	char self[PATH_MAX] = "";
+	Dl_info info;
+	if (dladdr((void *)mpt__preload_path, &info) && info.dli_fname &&
+	    strchr(info.dli_fname, '/'))
+		snprintf(self, sizeof self, "%s", info.dli_fname);
+	else {
+		/* The main program (mpt-run) may be named without a path. */
+		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+		self[n > 0 ? n : 0] = 0;
+	}
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return NULL;
+	static const char *const below[] = {"", ".libs/", "mptest/"};
+	for (size_t i = 0; i < sizeof below / sizeof below[0]; i++) {
+		char candidate[PATH_MAX + 32];
+		snprintf(candidate, sizeof candidate, "%.*s/%slibmptest-preload.so",
+			 (int)(slash - self), self, below[i]);
+		if (access(candidate, R_OK) == 0 && realpath(candidate, found))
+			return found;
+	}
+	return NULL;
+}
+
 const char *mpt__preload_path(void)
 {
 	const char *env = getenv("MPT_PRELOAD");
-	const char *p = env && *env ? env : MPT_PRELOAD_PATH;
-	return access(p, R_OK) == 0 ? p : NULL;
+	if (env && *env)
+		return access(env, R_OK) == 0 ? env : NULL;
+	const char *p = preload_beside_me();
+	if (p)
+		return p;
+	return access(MPT_PRELOAD_PATH, R_OK) == 0 ? MPT_PRELOAD_PATH : NULL;
 }
 
 int64_t mpt__timeout_for(const struct mpt__opts *o, int own_ms)

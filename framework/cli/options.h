@@ -35,8 +35,9 @@ int mpt__opts_selects(const struct mpt__opts *o, const char *name);
 int mpt__opts_in_shard(const struct mpt__opts *o, unsigned long long index);
 /* Prints the usage text for the mode. */
 void mpt__usage(FILE *f, int mode, const char *prog);
-/* libmptest-preload.so (MPT_PRELOAD, else where it is installed), or NULL
- * when it is not there. */
+/* libmptest-preload.so: MPT_PRELOAD when set (and only there), else beside
+ * the libmptest (or mpt-run) this code runs in (its directory, .libs/ or
+ * mptest/), else where it is installed; NULL when it is not there. */
 const char *mpt__preload_path(void);
 /* The effective timeout for a test whose own is own_ms (0: none). */
 int64_t mpt__timeout_for(const struct mpt__opts *o, int own_ms);
