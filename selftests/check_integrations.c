@@ -1,7 +1,8 @@
 /* Selftests of the integrations: libfaketime (--faketime), Valgrind
  * (--valgrind) and Check (include/mptest-check.h), each through the API and
- * mpt-run. A tool configure did not find is skipped with the reason, except
- * in CI (CI=true), where .ci/run installs all three and a missing one fails. */
+ * mpt-run. A tool configure did not find is skipped with the reason (and
+ * the program is then a SKIP for Automake, exit 77), except in CI
+ * (CI=true), where .ci/run installs all three and a missing one fails. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <signal.h>
@@ -496,6 +497,47 @@ START_TEST(check_guard_nofork_mode)
 }
 END_TEST
 
+/* A tool configure did not find makes this program a SKIP for Automake
+ * (exit 77), not a PASS; in CI (CI=true), which installs every tool, a
+ * missing one fails it. The program runs itself with no test selected
+ * (CK_RUN_CASE names no case) and tools declared missing. */
+START_TEST(missing_tool_is_a_skip)
+{
+	/* The messages below quote no output of the inner run: its "Checks:"
+	 * line in this log would be counted by dev.sh as this program's. */
+	char *self = bin("selftests/check_integrations");
+	char *argv[] = {self, NULL};
+	char *missing[] = {"MPT_SELFTEST_MISSING=libfaketime,Valgrind", "CK_RUN_CASE=none",
+			   "CI=", NULL};
+	struct run_result r = run_cmd(argv, missing, 60);
+	ck_assert_msg(r.status == 77, "tools missing: exit %d, not 77", r.status);
+	ck_assert_msg(strstr(r.out, "SKIP: the libfaketime selftests — libfaketime was not "
+			     "found by configure (apt-get install libfaketime, then "
+			     "re-run configure)\n"), "no SKIP line for libfaketime");
+	ck_assert_msg(strstr(r.out, "could not run (above); the rest passed\n"),
+		      "no closing SKIP line");
+	run_free(&r);
+
+	char *in_ci[] = {"MPT_SELFTEST_MISSING=libfaketime", "CK_RUN_CASE=none", "CI=true",
+			 NULL};
+	r = run_cmd(argv, in_ci, 60);
+	ck_assert_msg(r.status == 1, "a tool missing in CI: exit %d, not 1", r.status);
+	ck_assert_msg(strstr(r.err, "check_integrations: libfaketime not found — CI installs it"),
+		      "no CI error for libfaketime");
+	run_free(&r);
+
+	/* Every tool there (as in this build, if configure found them): 0. */
+	int all = MPT_FAKETIME_LIB[0] && access(MPT_FAKETIME_LIB, R_OK) == 0;
+#ifndef __SANITIZE_ADDRESS__
+	all = all && MPT_VALGRIND_PATH[0] && access(MPT_VALGRIND_PATH, R_OK) == 0;
+#endif
+	char *none[] = {"MPT_SELFTEST_MISSING=", "CK_RUN_CASE=none", "CI=", NULL};
+	r = run_cmd(argv, none, 60);
+	ck_assert_msg(r.status == (all ? 0 : 77), "exit %d, not %d", r.status, all ? 0 : 77);
+	run_free(&r);
+}
+END_TEST
+
 /* The example: the guard fails the buggy test through Check; without it,
  * Check passes both, and mpt-run finds the zombie in the test's process. */
 START_TEST(check_example)
@@ -522,10 +564,29 @@ START_TEST(check_example)
 }
 END_TEST
 
+/* Whether MPT_SELFTEST_MISSING (a comma-separated list of tool names, as
+ * have() names them) says to act as if what were missing: for the test of
+ * the skip itself (missing_tool_is_a_skip). */
+static int pretend_missing(const char *what)
+{
+	const char *list = getenv("MPT_SELFTEST_MISSING");
+	size_t n = strlen(what);
+	for (const char *p = list; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] != 0))
+		if (strcspn(p, ",") == n && !strncmp(p, what, n))
+			return 1;
+	return 0;
+}
+
+/* Parts skipped because configure did not find their tool. Automake has
+ * one result per program: with any part skipped the program ends with 77
+ * (SKIP) once the rest has passed, or 1 if anything failed; ending with 0
+ * counted a missing tool as a pass. */
+static int skipped_parts;
+
 /* A tool configure did not find: skipped with the reason, except in CI. */
 static int have(const char *what, const char *path, const char *package)
 {
-	if (path[0] && access(path, R_OK) == 0)
+	if (path[0] && access(path, R_OK) == 0 && !pretend_missing(what))
 		return 1;
 	const char *ci = getenv("CI");
 	if (ci && !strcmp(ci, "true")) {
@@ -535,6 +596,7 @@ static int have(const char *what, const char *path, const char *package)
 	}
 	printf("SKIP: the %s selftests — %s was not found by configure "
 	       "(apt-get install %s, then re-run configure)\n", what, what, package);
+	skipped_parts++;
 	return 0;
 }
 
@@ -569,10 +631,14 @@ int main(void)
 	tcase_add_test(t, check_guard_fork_mode);
 	tcase_add_test(t, check_guard_nofork_mode);
 	tcase_add_test(t, check_example);
+	tcase_add_test(t, missing_tool_is_a_skip);
 	suite_add_tcase(s, t);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	return failed ? 1 : 0;
+	if (!failed && skipped_parts)
+		printf("SKIP: %d part%s of these selftests could not run (above); the "
+		       "rest passed\n", skipped_parts, skipped_parts == 1 ? "" : "s");
+	return failed ? 1 : skipped_parts ? 77 : 0;
 }
