@@ -174,6 +174,123 @@ START_TEST(fallback_parallel_tests_stay_apart)
 }
 END_TEST
 
+/* ---- daemons that carry no mark of their test (no shim, no environment) --- */
+
+/* Runs the strays program with extra options and environment; returns the
+ * report, *daemons: the pids the daemons wrote (every one asserted dead). */
+static json_object *strays_run(char **opts, char **env_extra, int *daemons, int *ndaemons)
+{
+	static int seq;
+	char name[64];
+	snprintf(name, sizeof name, "strays%d.json", seq);
+	char *json = path_in(scratch(), name);
+	snprintf(name, sizeof name, "strays%d.pids", seq++);
+	char *pidfile = path_in(scratch(), name);
+	char *env[8] = {opt("MPT_SELFTEST_PIDFILE", pidfile)};
+	for (int i = 0; env_extra && env_extra[i] && i < 6; i++)
+		env[i + 1] = env_extra[i];
+	char *argv[16] = {prog("strays"), opt("--json", json)};
+	for (int i = 0; opts && opts[i] && i < 13; i++)
+		argv[i + 2] = opts[i];
+	struct run_result r = run_cmd(argv, env, 60);
+	ck_assert_msg(r.status == 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	json_object *rep = json_load(json);
+	ck_assert_msg(rep != NULL, "no JSON report; stdout:\n%s\nstderr:\n%s", r.out, r.err);
+	FILE *f = fopen(pidfile, "r");
+	ck_assert_ptr_nonnull(f);
+	*ndaemons = 0;
+	while (*ndaemons < 8 && fscanf(f, "%d", &daemons[*ndaemons]) == 1)
+		(*ndaemons)++;
+	fclose(f);
+	for (int i = 0; i < *ndaemons; i++)
+		ck_assert_msg(!alive(daemons[i]), "the unmarked daemon %d survived the run: %s",
+			      daemons[i], proc_stat(daemons[i]));
+	run_free(&r);
+	return rep;
+}
+
+/* How many leaked-process findings, over every test of the report, name pid. */
+static int leaks_of(json_object *rep, int pid)
+{
+	json_object *tests, *fs;
+	int n = 0;
+	ck_assert(json_object_object_get_ex(rep, "tests", &tests));
+	for (size_t i = 0; i < json_object_array_length(tests); i++) {
+		json_object *t = json_object_array_get_idx(tests, i);
+		if (!json_object_object_get_ex(t, "findings", &fs))
+			continue;
+		for (size_t k = 0; k < json_object_array_length(fs); k++) {
+			json_object *f = json_object_array_get_idx(fs, k);
+			n += !strcmp(json_str(f, "kind"), "leaked-process") &&
+			     json_int(f, "pid") == pid;
+		}
+	}
+	return n;
+}
+
+/* Without cgroups and -j1, a setsid daemon started past the shim (a raw
+ * execve, as a static program is) or with an empty environment (the shim
+ * given back by the shim's execve, or nothing when the shim is not found)
+ * is the running test's: reported on it and killed. They used to pass and
+ * outlive the run, reparented to pid 1. */
+START_TEST(unmarked_daemons_fallback_j1)
+{
+	int d[8], nd;
+	json_object *rep = strays_run((char *[]){"-j1", "--filter=strays/daemon_*",
+						 "--filter=strays/unmarked*", NULL},
+				      (char *[]){"MPT_NO_CGROUP=1", NULL}, d, &nd);
+	ck_assert_int_eq(nd, 2);
+	json_object *f = expect_only(json_test(rep, "strays/daemon_raw_exec"),
+				     "strays/daemon_raw_exec", "leaked-process", NULL);
+	ck_assert_int_eq(json_int(f, "pid"), d[0]);
+	f = expect_only(json_test(rep, "strays/daemon_empty_env"), "strays/daemon_empty_env",
+			"leaked-process", NULL);
+	ck_assert_int_eq(json_int(f, "pid"), d[1]);
+	expect_clean(json_test(rep, "strays/unmarked_program_ends"),
+		     "strays/unmarked_program_ends");
+	json_object_put(rep);
+
+	/* The shim not found: the empty-environment daemon runs unwatched. */
+	rep = strays_run((char *[]){"-j1", "--filter=strays/daemon_empty_env", NULL},
+			 (char *[]){"MPT_NO_CGROUP=1", "MPT_PRELOAD=/nonexistent/libmptest-preload.so",
+				    NULL}, d, &nd);
+	ck_assert_int_eq(nd, 1);
+	f = expect_only(json_test(rep, "strays/daemon_empty_env"), "strays/daemon_empty_env",
+			"leaked-process", NULL);
+	ck_assert_int_eq(json_int(f, "pid"), d[0]);
+	json_object_put(rep);
+}
+END_TEST
+
+/* With -j2 the daemon started past the shim cannot be told from the
+ * bystander's: it is reported once, on the test that ends when no other
+ * runs, and killed. The empty-environment one has the shim back: its own
+ * test's. Under cgroup v2 both stay in their test's lane. */
+START_TEST(unmarked_daemons_fallback_j2_and_cgroup)
+{
+	int d[8], nd;
+	json_object *rep = strays_run((char *[]){"-j2", NULL},
+				      (char *[]){"MPT_NO_CGROUP=1", NULL}, d, &nd);
+	ck_assert_int_eq(nd, 2);
+	for (int i = 0; i < nd; i++)
+		ck_assert_msg(leaks_of(rep, d[i]) == 1, "daemon %d reported %d times", d[i],
+			      leaks_of(rep, d[i]));
+	expect_clean(json_test(rep, "strays/unmarked_program_ends"),
+		     "strays/unmarked_program_ends");
+	json_object_put(rep);
+
+	rep = strays_run((char *[]){"-j2", NULL}, NULL, d, &nd);
+	ck_assert_int_eq(nd, 2);
+	for (int i = 0; i < nd; i++)
+		ck_assert_int_eq(leaks_of(rep, d[i]), 1);
+	expect_only(json_test(rep, "strays/daemon_raw_exec"), "strays/daemon_raw_exec",
+		    "leaked-process", NULL);
+	expect_only(json_test(rep, "strays/daemon_empty_env"), "strays/daemon_empty_env",
+		    "leaked-process", NULL);
+	json_object_put(rep);
+}
+END_TEST
+
 START_TEST(run_level_allow)
 {
 	char *json = path_in(scratch(), "allow.json");
@@ -1065,6 +1182,8 @@ static Suite *suite(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, verdicts_every_kind);
 	tcase_add_test(t, verdicts_fallback_containment);
+	tcase_add_test(t, unmarked_daemons_fallback_j1);
+	tcase_add_test(t, unmarked_daemons_fallback_j2_and_cgroup);
 	tcase_add_test(t, run_level_allow);
 	tcase_add_test(t, allowed_findings_take_no_slot);
 	tcase_add_test(t, run_level_allow_many);

@@ -23,7 +23,39 @@ struct mpt__contain {
 	int *procsfd;        /* per slot: its cgroup.procs, for the leader */
 	pid_t *leaders;      /* per slot: the running leader, or 0 */
 	int limits;          /* MPT__CONTAIN_* limits the lanes enforce */
+	/* The runner's children before any test (a program with its own
+	 * main may have started some before mpt_main): never a test's, never
+	 * signalled. By pid and start time, since pids are reused. */
+	pid_t *before;
+	unsigned long long *before_start;
+	int nbefore;
 };
+
+/* A process's start time (field 22 of /proc/PID/stat), or 0. */
+static unsigned long long start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (mpt__read_file(path, buf, sizeof buf) <= 0)
+		return 0;
+	char *p = strrchr(buf, ')');
+	unsigned long long t = 0;
+	/* ") state ppid pgrp session tty tpgid flags minflt cminflt majflt
+	 * cmajflt utime stime cutime cstime priority nice threads itrealvalue
+	 * starttime" */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+			 "%*d %*d %*d %*d %*d %*d %llu", &t) != 1)
+		return 0;
+	return t;
+}
+
+static int was_there_before(const struct mpt__contain *c, pid_t pid)
+{
+	for (int i = 0; i < c->nbefore; i++)
+		if (c->before[i] == pid)
+			return start_time(pid) == c->before_start[i];
+	return 0;
+}
 
 /* The cgroup2 mount point, from /proc/self/mountinfo; on a hybrid host it
  * is /sys/fs/cgroup/unified, not /sys/fs/cgroup. */
@@ -205,6 +237,14 @@ struct mpt__contain *mpt__contain_new(int slots, int no_cgroup)
 	c->leaders = mpt__xcalloc((size_t)slots, sizeof(pid_t));
 	for (int i = 0; i < slots; i++)
 		c->dirfd[i] = c->procsfd[i] = -1;
+	pid_t kids[1024];
+	c->nbefore = mpt__children_of(getpid(), kids, 0, 1024);
+	c->before = mpt__xmalloc(sizeof(pid_t) * (size_t)(c->nbefore + 1));
+	c->before_start = mpt__xmalloc(sizeof *c->before_start * (size_t)(c->nbefore + 1));
+	for (int i = 0; i < c->nbefore; i++) {
+		c->before[i] = kids[i];
+		c->before_start[i] = start_time(kids[i]);
+	}
 	if (!no_cgroup && !getenv("MPT_NO_CGROUP") && setup_cgroup(c) == 0) {
 		c->cgroup = 1;
 	} else {
@@ -228,6 +268,8 @@ void mpt__contain_free(struct mpt__contain *c)
 	free(c->dirfd);
 	free(c->procsfd);
 	free(c->leaders);
+	free(c->before);
+	free(c->before_start);
 	free(c);
 }
 
@@ -378,8 +420,11 @@ static int is_leader(const struct mpt__contain *c, pid_t pid)
 	return 0;
 }
 
-static int list_fallback(const struct mpt__contain *c, unsigned long token, pid_t leader,
-			 pid_t *pids, int max)
+/* The runner's children that are not its test leaders (nor were there
+ * before the run), with their subtrees; with token 0 every one of them,
+ * else those of the test with that token. Zombies are left out. */
+static int list_orphans(const struct mpt__contain *c, unsigned long token, pid_t leader,
+			pid_t *pids, int max)
 {
 	pid_t mine[1024];
 	int nmine = mpt__children_of(getpid(), mine, 0, 1024), n = 0;
@@ -388,7 +433,9 @@ static int list_fallback(const struct mpt__contain *c, unsigned long token, pid_
 		 * leader still maps the other tests' regions for a moment). */
 		if (mine[i] == leader || is_leader(c, mine[i]) || is_zombie(mine[i]))
 			continue;
-		if (!has_token(mine[i], token))
+		if (c->nbefore && was_there_before(c, mine[i]))
+			continue;
+		if (token && !has_token(mine[i], token))
 			continue;
 		/* The whole subtree below an orphan is the test's. */
 		int start = n;
@@ -402,6 +449,23 @@ static int list_fallback(const struct mpt__contain *c, unsigned long token, pid_
 		if (!is_zombie(pids[i]))
 			pids[k++] = pids[i];
 	return k;
+}
+
+static int list_fallback(const struct mpt__contain *c, unsigned long token, pid_t leader,
+			 pid_t *pids, int max)
+{
+	/* With one lane, every child of the runner but the leader came from
+	 * the running test: a process that dropped both the region's mapping
+	 * and MPT_TEST_TOKEN (a static program, a daemon exec'd with an
+	 * empty environment, any program when the shim was not found) is
+	 * still claimed. With several lanes such a process is unattributable
+	 * and goes at the next quiet moment (mpt__contain_strays). */
+	return list_orphans(c, c->slots == 1 ? 0 : token, leader, pids, max);
+}
+
+int mpt__contain_strays(struct mpt__contain *c, pid_t *pids, int max)
+{
+	return list_orphans(c, 0, 0, pids, max);
 }
 
 static int list_cgroup(struct mpt__contain *c, int slot, pid_t leader,
@@ -478,7 +542,7 @@ void mpt__contain_kill(struct mpt__contain *c, int slot, unsigned long token,
 {
 	pid_t pids[4096];
 	int64_t deadline = mpt__now_ns() + 5000000000LL;
-	if (c->cgroup) /* when refused: signalling each process below does it */
+	if (c->cgroup && slot >= 0) /* when refused: signalling each process below does it */
 		put_file(c->dirfd[slot], "cgroup.kill", "1");
 	/* Every process signalled, so that the run waits until each one is
 	 * really dead: a killed process drops its memory map (and so its
@@ -489,7 +553,8 @@ void mpt__contain_kill(struct mpt__contain *c, int slot, unsigned long token,
 	struct timespec ts = {0, 500000};
 	for (;;) {
 		reap_all(reap, arg);
-		int n = mpt__contain_list(c, slot, token, leader, pids, 4096);
+		int n = slot < 0 ? mpt__contain_strays(c, pids, 4096)
+				 : mpt__contain_list(c, slot, token, leader, pids, 4096);
 		if (n == 0 || mpt__now_ns() > deadline)
 			break;
 		for (int i = 0; i < n; i++) {

@@ -5,8 +5,10 @@
  * so nothing it starts can escape, and cgroup.kill ends the tree at once.
  * Without one, the runner is a subreaper: when a leader dies its orphans are
  * reparented to the runner, found among the runner's children and attributed
- * to their test by the MPT_TEST_TOKEN variable they inherited (or their
- * process group), then killed subtree by subtree. */
+ * to their test by the session region they map or the MPT_TEST_TOKEN
+ * variable they inherited (with one lane: every child but the leader is the
+ * test's), then killed subtree by subtree. What no test can be named for is
+ * killed when no test runs, and at the end of the run. */
 #ifndef MPT_CONTAIN_H
 #define MPT_CONTAIN_H
 
@@ -44,8 +46,14 @@ int mpt__children_of(pid_t pid, pid_t *out, int n, int max);
 int mpt__contain_tree(struct mpt__contain *c, int slot, unsigned long token,
 		      pid_t leader, pid_t *pids, int max);
 
-/* Kills every process of the slot's test and waits (bounded) until none is
- * left; reap(pid, status) is called for each child reaped meanwhile. */
+/* Every live child of the runner that is neither a test leader nor was
+ * there before the run, with its subtree: at a moment when no test runs,
+ * processes some test left that nothing marks as its own. */
+int mpt__contain_strays(struct mpt__contain *c, pid_t *pids, int max);
+
+/* Kills every process of the slot's test (slot -1: the strays) and waits
+ * (bounded) until none is left; reap(pid, status) is called for each child
+ * reaped meanwhile. */
 void mpt__contain_kill(struct mpt__contain *c, int slot, unsigned long token,
 		       pid_t leader,
 		       void (*reap)(void *arg, pid_t pid, int status), void *arg);

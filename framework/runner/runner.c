@@ -621,6 +621,40 @@ static void add_leaked(struct run *R, struct slot *s, struct mpt__result *r)
 				  s->leader, on_reap, R);
 }
 
+/* A quiet moment (the test s ends and no other runs): processes that are
+ * still children of the runner came from a test, though nothing marks
+ * which (started without the shim, with an empty environment: a static
+ * program, a daemon). With one lane the containment claimed them for
+ * their test already; with several they are reported here, on the test
+ * that ended, as a leak of this test or of one that ran beside it, and
+ * killed. Under cgroup v2 no process can leave its lane unnoticed. */
+static void quiet_sweep(struct run *R, struct slot *s, struct mpt__result *r)
+{
+	if (R->nslots == 1 || mpt__contain_uses_cgroup(R->contain))
+		return;
+	pid_t pids[256];
+	int n = mpt__contain_strays(R->contain, pids, 256);
+	if (n == 0)
+		return;
+	int ended = s->timed_out || limit_ended(R, s);
+	for (int i = 0; i < n && !ended; i++) {
+		if (mpt__proc_dying(pids[i]))
+			continue;
+		char comm[64];
+		mpt__proc_comm(pids[i], comm, sizeof comm);
+		char *msg = mpt__xasprintf("process %d (%s) was still running when the test "
+					   "ended; the harness killed it", (int)pids[i], comm);
+		mpt__result_add(r, MPT__K_LEAKED_PROCESS, pids[i], NULL, msg,
+				"It carries no mark of its test (it was started without the "
+				"shim and without the environment, as a static program or a "
+				"daemon with an empty environment is): this test or one that "
+				"ran beside it started it. Run with -j1 to know which. Every "
+				"process a test starts must be waited for before the test ends.");
+		free(msg);
+	}
+	mpt__contain_kill(R->contain, -1, 0, 0, on_reap, R);
+}
+
 /* Findings of allowed kinds are dropped. */
 static void apply_allow(struct mpt__result *r, unsigned allow)
 {
@@ -735,6 +769,8 @@ static void finish(struct run *R, struct slot *s)
 	if (!s->limited && atomic_load(&s->region->limit_hit) != 2 && !limit_allowed(R, s))
 		cgroup_limits(R, s);
 	add_leaked(R, s, r);
+	if (R->nbusy == 1)
+		quiet_sweep(R, s, r);
 	if (R->cfg->after_test)
 		R->cfg->after_test(R->cfg->after_test_arg, s->region, s->leader,
 				   s->start, r);
@@ -1105,6 +1141,16 @@ int mpt__run(const struct mpt__config *cfg, struct mpt__job *jobs, size_t n)
 		mpt__tap_plan(stdout, n);
 	loop(&R);
 	reap_all(&R);
+	/* Nothing a test started outlives the run. */
+	pid_t strays[64];
+	int nstrays = mpt__contain_strays(R.contain, strays, 64);
+	if (nstrays > 0) {
+		mpt__contain_kill(R.contain, -1, 0, 0, on_reap, &R);
+		if (!R.interrupted)
+			fprintf(stderr, "%s: %d process%s that the tests left running (first: "
+				"pid %d) killed at the end of the run\n", cfg->prog, nstrays,
+				nstrays == 1 ? "" : "es", (int)strays[0]);
+	}
 	if (!cfg->tap)
 		mpt__human_summary(&R.human, &R.sum);
 	else
