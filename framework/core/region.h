@@ -60,6 +60,12 @@ struct mpt__proc {
 	int emu_fd;               /* the pipe's write end */
 	int emu_call;             /* MPT__EMU_WRITE or MPT__EMU_WRITEV */
 	uint64_t emu_bytes;       /* the byte count the program asked for */
+	/* alarm(), ualarm() and setitimer(ITIMER_REAL) as the shim saw them
+	 * (framework/preload/proc.c), for the watchdog: /proc does not show
+	 * these timers. When the next SIGALRM is due (CLOCK_MONOTONIC ns);
+	 * INT64_MAX for a timer that repeats; 0 for none. Kept across exec,
+	 * as the timer is; a fork child's entry starts at 0, as its timer. */
+	_Atomic int64_t alarm_ns;
 };
 enum { MPT__EMU_WRITE = 0, MPT__EMU_WRITEV = 1 };
 

@@ -193,7 +193,11 @@ static void phrase(struct sample *S, struct node *nd, const struct wait *w, stru
 		mpt__buf_puts(b, " could make ready");
 		return;
 	case W_MUTEX:
-		if (w->owner_dead)
+		if (w->forked_copy)
+			mpt__buf_printf(b, " for its copy of a mutex thread %d of %s held when "
+					   "it forked",
+					(int)w->owner_tid, id_of(S, w->owner, tmp, sizeof tmp));
+		else if (w->owner_dead)
 			mpt__buf_printf(b, " for a mutex held by %s, which is gone",
 					id_of(S, w->owner, tmp, sizeof tmp));
 		else if (relock(nd, w))
@@ -365,7 +369,14 @@ static void wait_detail(struct sample *S, struct node *nd, const struct wait *w,
 		}
 		return;
 	case W_MUTEX:
-		if (w->owner_dead)
+		if (w->forked_copy)
+			mpt__buf_printf(b, "      a process-private mutex (FUTEX_PRIVATE_FLAG) held "
+					   "by thread %d of %s (pid %d, from %s): the child got "
+					   "a copy of it, locked, from fork(), and no thread of "
+					   "the child will ever unlock it\n",
+					(int)w->owner_tid, id_of(S, w->owner, tmp, sizeof tmp),
+					(int)w->owner, w->owner_from);
+		else if (w->owner_dead)
 			mpt__buf_printf(b, "      the mutex is held by %s (pid %d, from %s), which "
 					   "is gone: it will never be unlocked\n",
 					id_of(S, w->owner, tmp, sizeof tmp), (int)w->owner,
@@ -464,17 +475,23 @@ static struct pattern classify_pattern(struct sample *S)
 		if (fd_wait(nd, 1))
 			writes++;
 		for (int j = 0; j < nd->nw; j++)
-			if (nd->w[j].kind == W_MUTEX && nd->w[j].nhelp && !relock(nd, &nd->w[j]))
+			if (nd->w[j].kind == W_MUTEX && nd->w[j].nhelp && !relock(nd, &nd->w[j]) &&
+			    !nd->w[j].forked_copy)
 				mutexes++;
 	}
+	for (int i = 0; i < S->nn; i++)
+		for (int j = 0; S->n[i].stuck && j < S->n[i].nw; j++)
+			if (S->n[i].w[j].forked_copy)
+				return (struct pattern){
+					"lock held by another thread at fork",
+					"in a threaded program call only async-signal-safe "
+					"functions between fork() and exec() or _exit(); take no "
+					"lock in the child"};
 	if (mutexes >= 2)
 		return (struct pattern){"lock-order inversion",
 					"take the locks in the same order in every process"};
-	if (reads >= 2)
-		return (struct pattern){reads == 2 ? "both sides read first"
-						   : "every process of the ring reads first",
-					"decide which side writes first: one process must send "
-					"before it waits to receive"};
+	/* Before the ring: workers that kept the write end all read one pipe
+	 * each of them could write, which looks like a ring of readers. */
 	for (int i = 0; i < S->nn; i++) {
 		struct node *nd = &S->n[i];
 		const struct wait *r = nd->stuck ? fd_wait(nd, 0) : NULL;
@@ -486,6 +503,11 @@ static struct pattern classify_pattern(struct sample *S)
 					      "of the write end"
 					    : "close your copy of the write end after fork()"};
 	}
+	if (reads >= 2)
+		return (struct pattern){reads == 2 ? "both sides read first"
+						   : "every process of the ring reads first",
+					"decide which side writes first: one process must send "
+					"before it waits to receive"};
 	if (writes >= 2)
 		return (struct pattern){"both sides write first",
 					"drain as you write: poll() both directions, or read in "

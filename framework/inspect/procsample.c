@@ -499,3 +499,113 @@ void mpt__scan_holders(const pid_t *skip, int nskip, const unsigned long *inos,
 	}
 	closedir(d);
 }
+
+int mpt__signal_masks(pid_t pid, uint64_t *caught, uint64_t *ignored)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	*caught = *ignored = 0;
+	if (mpt__read_file(path, buf, sizeof buf) <= 0)
+		return -1;
+	const char *c = strstr(buf, "\nSigCgt:"), *i = strstr(buf, "\nSigIgn:");
+	if (c)
+		*caught = strtoull(c + 8, NULL, 16);
+	if (i)
+		*ignored = strtoull(i + 8, NULL, 16);
+	return 0;
+}
+
+/* Whether a line of /proc/PID/maps maps one of the files. */
+static void match_mapping(const char *line, const struct mpt__file_id *files, int n,
+			  int *found)
+{
+	unsigned maj, min;
+	unsigned long ino;
+	if (sscanf(line, "%*s %*s %*s %x:%x %lu", &maj, &min, &ino) != 3 || ino == 0)
+		return;
+	for (int i = 0; i < n; i++)
+		if (files[i].ino == ino && files[i].major == maj && files[i].minor == min)
+			found[i] = 1;
+}
+
+void mpt__scan_mappers(const pid_t *skip, int nskip, const struct mpt__file_id *files,
+		       int n, int *found)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return;
+	struct dirent *e;
+	char path[300], line[1024];
+	while ((e = readdir(d))) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		pid_t pid = (pid_t)atoi(e->d_name);
+		int mine = 0;
+		for (int i = 0; i < nskip && !mine; i++)
+			mine = skip[i] == pid;
+		if (mine)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof line, f)) {
+			/* Only shared mappings can carry a futex across processes. */
+			const char *perm = strchr(line, ' ');
+			if (perm && perm[4] == 's')
+				match_mapping(line, files, n, found);
+			size_t len = strlen(line);
+			while (len && line[len - 1] != '\n' && fgets(line, sizeof line, f))
+				len = strlen(line);
+		}
+		fclose(f);
+	}
+	closedir(d);
+}
+
+int mpt__mapping_of(pid_t pid, uintptr_t addr, struct mpt__file_id *id, int *shared)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	int r = -1;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi, ino;
+		char perm[8];
+		unsigned maj, min;
+		if (sscanf(line, "%lx-%lx %7s %*s %x:%x %lu", &lo, &hi, perm, &maj, &min, &ino) == 6 &&
+		    addr >= lo && addr < hi) {
+			id->major = maj;
+			id->minor = min;
+			id->ino = ino;
+			*shared = perm[3] == 's';
+			r = 0;
+			break;
+		}
+		size_t len = strlen(line);
+		while (len && line[len - 1] != '\n' && fgets(line, sizeof line, f))
+			len = strlen(line);
+	}
+	fclose(f);
+	return r;
+}
+
+long mpt__sysv_key(const char *table, int id)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof path, "/proc/sysvipc/%s", table);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	long key = -1, k;
+	int i;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "%ld %d", &k, &i) == 2 && i == id) {
+			key = k;
+			break;
+		}
+	fclose(f);
+	return key;
+}

@@ -115,4 +115,25 @@ int mpt__unix_peer(unsigned long ino, unsigned long *peer);
 void mpt__scan_holders(const pid_t *skip, int nskip, const unsigned long *inos,
 		       int n, unsigned *found);
 
+/* The signals pid catches (SigCgt) and ignores (SigIgn), bit sig-1 for
+ * each. 0, or -1 when it is gone. */
+int mpt__signal_masks(pid_t pid, uint64_t *caught, uint64_t *ignored);
+
+/* A file by device and inode, as /proc/PID/maps shows it. */
+struct mpt__file_id {
+	unsigned major, minor;
+	unsigned long ino;
+};
+/* The mapping of pid that holds addr: the file behind it (ino 0 for an
+ * anonymous one) and whether it is shared. 0, or -1 when not found. */
+int mpt__mapping_of(pid_t pid, uintptr_t addr, struct mpt__file_id *id, int *shared);
+/* Looks for processes of the system not in skip[] that map one of the
+ * files shared; sets found[i] for each file some such process maps. Reads
+ * every /proc/PID/maps: only for a would-be verdict. */
+void mpt__scan_mappers(const pid_t *skip, int nskip, const struct mpt__file_id *files,
+		       int n, int *found);
+/* The key of a System V IPC object by its id, from /proc/sysvipc/TABLE
+ * ("sem", "msg"); -1 when not found. */
+long mpt__sysv_key(const char *table, int id);
+
 #endif

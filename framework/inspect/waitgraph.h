@@ -65,6 +65,9 @@ struct wait {
 	int external;      /* a process outside the tree could */
 	int held_back;     /* a write the shim holds back (--pipe-capacity
 			    * below a page): the thread is in ppoll() */
+	int forked_copy;   /* a process-private lock whose owner thread is
+			    * not a thread of the waiter: a copy made by
+			    * fork() while another thread held it */
 };
 
 struct node {
@@ -73,6 +76,9 @@ struct node {
 	int live;          /* exists and is not a zombie */
 	int blocked;       /* every thread waits with no timeout; no CPU since */
 	int stuck;         /* in the stuck set */
+	int timer;         /* blocked, but a timer (alarm, setitimer, a POSIX
+			    * timer) may end its waits: not blocked */
+	int wakeable;      /* catches a signal another process may send */
 	struct wait *w;
 	int nw;
 	char id[48], prog[40];

@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +75,17 @@ struct seen {
 	unsigned bits;     /* 1: an outside holder can read, 2: can write */
 };
 
+/* Whether processes outside the tree map a file a futex lives in: looked
+ * up for a would-be verdict, and again once the answer is a second old. */
+struct mapped {
+	struct mpt__file_id f;
+	int outside;
+	int64_t when;
+};
+
 struct mpt__watch {
+	struct mapped *mapped;
+	int nmapped;
 	struct prev_run *prev;
 	int nprev;
 	char *sig;         /* the stuck set of the last sample, or NULL */
@@ -97,6 +108,7 @@ void mpt__watch_free(struct mpt__watch *w)
 	free(w->prev);
 	free(w->sig);
 	free(w->seen);
+	free(w->mapped);
 	free(w);
 }
 
@@ -453,6 +465,47 @@ static int classify(struct mpt__region *r, struct node *nd,
 	return 0;
 }
 
+/* ---- timers and signals ------------------------------------------------------ */
+
+#define SIGBIT(sig) (1ULL << ((sig) - 1))
+
+/* Whether a timer may end nd's waits: a POSIX timer or a caught SIGALRM
+ * (procsample.c), or an alarm()/setitimer() the shim saw that is still
+ * due (or fired so recently that its signal may still be on its way), and
+ * SIGALRM is not ignored. */
+static int timer_pending(struct mpt__region *r, struct node *nd)
+{
+	if (mpt__may_get_timer_signal(nd->pid))
+		return 1;
+	const struct mpt__proc *p = r ? mpt__proc_find(r, nd->pid) : NULL;
+	int64_t due = p ? atomic_load(&((struct mpt__proc *)p)->alarm_ns) : 0;
+	if (due == 0 || due + 200000000LL < mpt__now_ns())
+		return 0;
+	uint64_t caught, ignored;
+	mpt__signal_masks(nd->pid, &caught, &ignored);
+	return !(ignored & SIGBIT(SIGALRM));
+}
+
+/* Whether nd catches a signal another process of the tree may send it.
+ * Handlers of faults a process raises itself (SIGSEGV, SIGBUS, SIGFPE,
+ * SIGILL, SIGTRAP, SIGSYS, SIGPIPE) do not count; a SIGCHLD handler
+ * counts while a child of it is live. */
+static int wakeable(struct sample *S, struct node *nd)
+{
+	uint64_t caught, ignored;
+	if (mpt__signal_masks(nd->pid, &caught, &ignored) < 0)
+		return 0;
+	caught &= ~(SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGFPE) | SIGBIT(SIGILL) |
+		    SIGBIT(SIGTRAP) | SIGBIT(SIGSYS) | SIGBIT(SIGPIPE));
+	if (caught & SIGBIT(SIGCHLD)) {
+		caught &= ~SIGBIT(SIGCHLD);
+		for (int i = 0; i < S->nn; i++)
+			if (S->n[i].live && S->n[i].s.ppid == nd->pid)
+				return 1;
+	}
+	return caught != 0;
+}
+
 /* ---- phase 2: who could end each wait ------------------------------------ */
 
 static unsigned seen_bits(struct mpt__watch *W, unsigned long ino, int *known)
@@ -591,6 +644,19 @@ static void resolve_futex(struct sample *S, struct node *nd, struct wait *w)
 			 * thread id in __owner, the third int. Trusted only when
 			 * that names a thread of the tree. */
 			struct node *q = node_of_tid(S, (pid_t)word[2]);
+			if ((w->args[1] & FUTEX_PRIVATE_FLAG) && q && q != nd) {
+				/* A process-private mutex held by a thread of
+				 * another process: the child's copy of a lock
+				 * another thread held when its parent forked.
+				 * No thread of this process will unlock it. */
+				w->kind = W_MUTEX;
+				w->call = "pthread_mutex_lock";
+				w->owner_from = "the mutex's owner field";
+				w->owner = q->pid;
+				w->owner_tid = (pid_t)word[2];
+				w->forked_copy = 1;
+				return;
+			}
 			if (q && q->live) {
 				w->kind = W_MUTEX;
 				w->call = "pthread_mutex_lock";
@@ -609,6 +675,18 @@ static void resolve_futex(struct sample *S, struct node *nd, struct wait *w)
 				w->owner = (pid_t)word[2];
 				w->owner_dead = 1;
 				w->any = 1;
+				return;
+			}
+			if (!(w->args[1] & FUTEX_PRIVATE_FLAG) && mpt__pid_alive((pid_t)word[2]) &&
+			    !node_of(S, mpt__tid_tgid((pid_t)word[2]))) {
+				/* A live thread outside the tree holds a shared
+				 * mutex (memory from shm_open() or a file): it
+				 * may well unlock it. */
+				w->kind = W_MUTEX;
+				w->call = "pthread_mutex_lock";
+				w->owner_from = "the mutex's owner field";
+				w->owner = (pid_t)word[2];
+				w->external = 1;
 				return;
 			}
 		} else if (cmd == FUTEX_WAIT_BITSET && w->args[2] == 0 && word[0] == 0 &&
@@ -677,6 +755,25 @@ static void resolve_file_lock(struct sample *S, struct node *nd, struct wait *w)
 		w->external = 1;
 }
 
+/* System V objects with a key, and POSIX message queues with a name, are
+ * open to any process of the system: one outside the tree may end the
+ * wait. IPC_PRIVATE ones and unlinked queues only to the tree. */
+static void resolve_ipc(struct node *nd, struct wait *w)
+{
+	w->any = 1;
+	if (!strcmp(w->call, "semop") || !strncmp(w->call, "msg", 3)) {
+		long key = mpt__sysv_key(w->call[0] == 's' ? "sem" : "msg", (int)w->args[0]);
+		if (key != 0)
+			w->external = 1; /* a key, or not found: anybody */
+		return;
+	}
+	char target[160];
+	mpt__fd_target(nd->pid, (int)w->args[0], target, sizeof target);
+	size_t len = strlen(target);
+	if (len < 10 || strcmp(target + len - 10, " (deleted)"))
+		w->external = 1;
+}
+
 static void resolve_wait(struct sample *S, struct node *nd, struct wait *w)
 {
 	switch (w->kind) {
@@ -712,6 +809,9 @@ static void resolve_wait(struct sample *S, struct node *nd, struct wait *w)
 	case W_FLOCK:
 	case W_FCNTL:
 		resolve_file_lock(S, nd, w);
+		return;
+	case W_IPC:
+		resolve_ipc(nd, w);
 		return;
 	default:
 		w->any = 1;
@@ -791,9 +891,117 @@ static int check_outside(struct sample *S)
 	return changed;
 }
 
+/* Whether a live process of the tree is not stuck: moving, or blocked with
+ * a timer pending. */
+static int any_unstuck(struct sample *S)
+{
+	for (int i = 0; i < S->nn; i++)
+		if (S->n[i].live && !S->n[i].stuck)
+			return 1;
+	return 0;
+}
+
+/* Whether an ancestor of nd in the tree waits for a timer: a `timeout`-like
+ * watchdog that will signal its descendants when it fires. */
+static int timer_above(struct sample *S, struct node *nd)
+{
+	struct node *q = nd;
+	for (int depth = 0; depth < 64 && q; depth++) {
+		q = q->s.ppid > 1 && q->s.ppid != q->pid ? node_of(S, q->s.ppid) : NULL;
+		if (q && q->live && q->timer)
+			return 1;
+	}
+	return 0;
+}
+
+/* A futex wait whose word lives in a shared mapping of a file (shm_open(),
+ * sem_open(), a mapped file): the file of that mapping, if it could be
+ * shared with processes outside the tree. */
+static int futex_file(struct node *nd, const struct wait *w, struct mpt__file_id *f)
+{
+	if ((w->kind != W_SEM && w->kind != W_FUTEX && w->kind != W_MUTEX) || !w->addr ||
+	    w->external || w->forked_copy || (w->args[1] & FUTEX_PRIVATE_FLAG))
+		return 0;
+	int shared;
+	return mpt__mapping_of(nd->pid, w->addr, f, &shared) == 0 && shared && f->ino != 0;
+}
+
+static struct mapped *mapped_of(struct mpt__watch *W, const struct mpt__file_id *f)
+{
+	for (int i = 0; i < W->nmapped; i++)
+		if (W->mapped[i].f.ino == f->ino && W->mapped[i].f.major == f->major &&
+		    W->mapped[i].f.minor == f->minor)
+			return &W->mapped[i];
+	return NULL;
+}
+
+/* Whether a process outside the tree maps the memory a stuck futex wait
+ * is on (a server holding a mutex in shm_open() memory, a named semaphore
+ * another program posts): then it may end the wait. Reading every
+ * process's maps is not cheap: only for a would-be verdict, and an answer
+ * is kept for a second. Returns whether that changed anything. */
+static int check_shared_memory(struct sample *S)
+{
+	struct mpt__watch *W = S->W;
+	int64_t now = mpt__now_ns();
+	struct mpt__file_id *ask = NULL;
+	int n = 0;
+	for (int i = 0; i < S->nn; i++)
+		for (int j = 0; S->n[i].stuck && j < S->n[i].nw; j++) {
+			struct mpt__file_id f;
+			if (!futex_file(&S->n[i], &S->n[i].w[j], &f))
+				continue;
+			struct mapped *m = mapped_of(W, &f);
+			if (m && now - m->when < 1000000000LL)
+				continue;
+			ask = mpt__xrealloc(ask, (size_t)(n + 1) * sizeof *ask);
+			ask[n++] = f;
+		}
+	if (n > 0) {
+		pid_t *skip = mpt__xcalloc((size_t)S->nn, sizeof *skip);
+		for (int i = 0; i < S->nn; i++)
+			skip[i] = S->n[i].pid;
+		int *found = mpt__xcalloc((size_t)n, sizeof *found);
+		mpt__scan_mappers(skip, S->nn, ask, n, found);
+		for (int i = 0; i < n; i++) {
+			struct mapped *m = mapped_of(W, &ask[i]);
+			if (!m) {
+				W->mapped = mpt__xrealloc(W->mapped, (size_t)(W->nmapped + 1) *
+									 sizeof *W->mapped);
+				m = &W->mapped[W->nmapped++];
+				m->f = ask[i];
+			}
+			m->outside = found[i];
+			m->when = now;
+		}
+		free(found);
+		free(skip);
+		free(ask);
+	}
+	int changed = 0;
+	for (int i = 0; i < S->nn; i++)
+		for (int j = 0; S->n[i].stuck && j < S->n[i].nw; j++) {
+			struct mpt__file_id f;
+			struct mapped *m;
+			if (futex_file(&S->n[i], &S->n[i].w[j], &f) && (m = mapped_of(W, &f)) &&
+			    m->outside) {
+				S->n[i].w[j].external = 1;
+				changed = 1;
+			}
+		}
+	return changed;
+}
+
 /* Whether every wait of nd can only be ended by stuck or gone processes. */
 static int only_stuck_helpers(struct sample *S, struct node *nd)
 {
+	/* A process that catches signals may be woken by one (the self-pipe
+	 * idiom: a handler writes to a pipe its own thread reads) from any
+	 * process still moving. */
+	if (nd->wakeable && any_unstuck(S))
+		return 0;
+	if (timer_above(S, nd))
+		return 0;
 	for (int j = 0; j < nd->nw; j++) {
 		struct wait *w = &nd->w[j];
 		if (w->external)
@@ -912,16 +1120,24 @@ int mpt__watch_sample(struct mpt__watch *W, struct mpt__region *r,
 		if (!S.n[i].live)
 			continue;
 		mpt__sample_fds(&S.n[i].s);
+		if (!S.n[i].blocked)
+			continue;
 		/* alarm() before a blocking call is a classic timeout, and a
-		 * wait a timer may end is not stuck. */
-		if (S.n[i].blocked && mpt__may_get_timer_signal(S.n[i].pid))
+		 * wait a timer may end is not stuck: a handler interrupts it,
+		 * or the default action ends the process. */
+		if (timer_pending(r, &S.n[i])) {
 			S.n[i].blocked = 0;
+			S.n[i].timer = 1;
+		}
+		S.n[i].wakeable = wakeable(&S, &S.n[i]);
 	}
 	for (int i = 0; i < S.nn; i++)
 		for (int j = 0; S.n[i].blocked && j < S.n[i].nw; j++)
 			resolve_wait(&S, &S.n[i], &S.n[i].w[j]);
 	find_stuck(&S);
 	if (check_outside(&S))
+		find_stuck(&S);
+	if (check_shared_memory(&S))
 		find_stuck(&S);
 	char *sig = stuck_signature(&S);
 	if (!sig) {

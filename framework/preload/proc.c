@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,11 +29,18 @@
 
 /* ---- fork ---------------------------------------------------------------- */
 
+/* fd.c: in the runner, what is open before it forks a test leader. */
+void mpt__fd_runner_snapshot(void);
+
 MPT__EXPORT pid_t fork(void)
 {
 	REAL(pid_t, fork, (void));
-	if (!mpt__shim_on())
+	if (!mpt__shim_on()) {
+#ifndef MPT_PRELOAD
+		mpt__fd_runner_snapshot(); /* a test leader's baseline (fd.c) */
+#endif
 		return real_fork();
+	}
 	MPT__INJECT_FAIL(MPT__CALL_FORK, -1);
 	if (mpt__limit_fork_begin("fork()", (uintptr_t)__builtin_return_address(0)) < 0)
 		return -1;
@@ -424,4 +432,57 @@ MPT__EXPORT void _exit(int code)
 MPT__EXPORT void _Exit(int code)
 {
 	_exit(code);
+}
+
+/* ---- timers /proc does not show ------------------------------------------ */
+
+/* alarm(), ualarm() and setitimer(ITIMER_REAL) leave no trace in /proc, yet
+ * the SIGALRM they send ends a wait (the handler interrupts it, or the
+ * default action ends the process): the watchdog reads when it is due from
+ * the region. Async-signal-safe, as alarm() is. */
+static void note_alarm(int64_t after_ns, int repeats)
+{
+	struct mpt__proc *self = mpt__procid_self();
+	if (!self)
+		return;
+	int64_t due = 0;
+	if (repeats)
+		due = INT64_MAX;
+	else if (after_ns > 0)
+		due = mpt__now_ns() + after_ns;
+	atomic_store(&self->alarm_ns, due);
+}
+
+MPT__EXPORT unsigned int alarm(unsigned int seconds)
+{
+	REAL_UNCOUNTED(unsigned int, alarm, (unsigned int));
+	unsigned int r = real_alarm(seconds);
+	if (mpt__shim_on())
+		note_alarm((int64_t)seconds * 1000000000LL, 0);
+	return r;
+}
+
+MPT__EXPORT useconds_t ualarm(useconds_t usecs, useconds_t interval)
+{
+	REAL_UNCOUNTED(useconds_t, ualarm, (useconds_t, useconds_t));
+	useconds_t r = real_ualarm(usecs, interval);
+	if (mpt__shim_on())
+		note_alarm((int64_t)usecs * 1000, usecs && interval);
+	return r;
+}
+
+MPT__EXPORT int setitimer(__itimer_which_t which, const struct itimerval *nv,
+			  struct itimerval *ov)
+{
+	REAL_UNCOUNTED(int, setitimer, (__itimer_which_t, const struct itimerval *,
+					struct itimerval *));
+	int r = real_setitimer(which, nv, ov);
+	if (r == 0 && nv && which == ITIMER_REAL && mpt__shim_on()) {
+		int e = errno;
+		int64_t after = (int64_t)nv->it_value.tv_sec * 1000000000LL +
+				(int64_t)nv->it_value.tv_usec * 1000;
+		note_alarm(after, after > 0 && (nv->it_interval.tv_sec || nv->it_interval.tv_usec));
+		errno = e;
+	}
+	return r;
 }

@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1087,6 +1088,14 @@ int mpt__run(const struct mpt__config *cfg, struct mpt__job *jobs, size_t n)
 	R.slots = mpt__xcalloc((size_t)R.nslots, sizeof *R.slots);
 	for (int i = 0; i < R.nslots; i++)
 		R.slots[i].outfd = -1;
+	/* --graph=FILE is written only when a deadlock is found: a graph
+	 * left from an earlier run must not pass for this run's. Only a
+	 * regular file is removed (never /dev/stdout or a FIFO). */
+	struct stat gst;
+	if (cfg->graph && lstat(cfg->graph, &gst) == 0 && S_ISREG(gst.st_mode) &&
+	    unlink(cfg->graph) < 0 && errno != ENOENT)
+		fprintf(stderr, "%s: --graph=%s — cannot remove the old graph: %s\n", cfg->prog,
+			cfg->graph, strerror(errno));
 	R.keep = cfg->json || cfg->junit;
 	if (R.keep)
 		R.results = mpt__xcalloc(n ? n : 1, sizeof *R.results);
@@ -1151,11 +1160,20 @@ int mpt__run(const struct mpt__config *cfg, struct mpt__job *jobs, size_t n)
 				"pid %d) killed at the end of the run\n", cfg->prog, nstrays,
 				nstrays == 1 ? "" : "es", (int)strays[0]);
 	}
-	if (!cfg->tap)
+	if (!cfg->tap) {
 		mpt__human_summary(&R.human, &R.sum);
-	else
-		printf("# %zu passed, %zu failed%s\n", R.sum.passed,
-		       R.sum.failed + R.sum.errors, R.sum.skipped ? ", some skipped" : "");
+	} else {
+		/* Tests an interruption kept from running have no line: the
+		 * plan is not met, and a TAP consumer is told why. */
+		char sig[16];
+		if (R.interrupted && R.tap_number < n)
+			printf("Bail out! interrupted by %s; %zu of %zu tests not run\n",
+			       mpt__signal_name(R.interrupted, sig), n - R.tap_number, n);
+		printf("# %zu passed, %zu failed", R.sum.passed, R.sum.failed + R.sum.errors);
+		if (R.sum.skipped)
+			printf(", %zu skipped", R.sum.skipped);
+		putchar('\n');
+	}
 	fflush(stdout);
 	int rep = write_reports(&R);
 
