@@ -13,7 +13,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 packages=(build-essential autoconf automake libtool pkgconf check libjson-c-dev
 	  libxml2-utils valgrind libfaketime faketime libdw-dev elfutils
-	  clang libclang-rt-14-dev)
+	  clang libclang-rt-14-dev graphviz)
 
 die() { echo "dev.sh: $*" >&2; exit 2; }
 

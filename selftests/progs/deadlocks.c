@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -329,4 +330,273 @@ MPT_TEST(slow, long_computation, .timeout_ms = 20000)
 		_exit(0);
 	}
 	mpt_wait_exited(p, 0);
+}
+
+/* HAZARDS.md, row 8, as a worker pool: the workers inherit the write end
+ * of the job pipe and never close it, so none of them sees end of file
+ * once the jobs are read. Each reads a pipe the others (and itself) could
+ * write: not a ring of readers, but readers holding the write end. */
+MPT_TEST(deadlock, pool_keeps_write_end, .timeout_ms = 20000)
+{
+	int jobs[2];
+	MPT_ASSERT_OK(pipe(jobs));
+	pid_t w[3];
+	for (int i = 0; i < 3; i++) {
+		w[i] = MPT_ASSERT_OK(fork());
+		if (w[i] == 0) {
+			/* Bug: jobs[1] is still open here. */
+			char c;
+			while (read(jobs[0], &c, 1) > 0)
+				;
+			_exit(0);
+		}
+	}
+	close(jobs[0]);
+	for (int i = 0; i < 6; i++)
+		MPT_ASSERT_EQ(write(jobs[1], "j", 1), 1);
+	close(jobs[1]);
+	for (int i = 0; i < 3; i++)
+		waitpid(w[i], NULL, 0);
+}
+
+/* HAZARDS.md, row 11: fork() while another thread holds a private mutex;
+ * the child's copy of the mutex stays locked, for no thread of the child
+ * will ever unlock it. The holder thread then waits forever itself, so
+ * that the whole tree is blocked. */
+static pthread_mutex_t row11_lock = PTHREAD_MUTEX_INITIALIZER;
+static int row11_pipe[2];
+static atomic_int row11_held;
+
+static void *row11_holder(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&row11_lock);
+	atomic_store(&row11_held, 1);
+	char c;
+	/* Reads a pipe only this process could write: never returns. */
+	while (read(row11_pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
+	pthread_mutex_unlock(&row11_lock);
+	return NULL;
+}
+
+MPT_TEST(deadlock, fork_while_thread_holds_lock, .timeout_ms = 20000,
+	 .allow = MPT_ALLOW_FORK_WITH_THREADS)
+{
+	MPT_ASSERT_OK(pipe(row11_pipe));
+	pthread_t t;
+	MPT_ASSERT_EQ(pthread_create(&t, NULL, row11_holder, NULL), 0);
+	while (!atomic_load(&row11_held))
+		usleep(1000);
+	pid_t p = MPT_ASSERT_OK(fork());
+	if (p == 0) {
+		pthread_mutex_lock(&row11_lock); /* bug: held by a thread the child lacks */
+		pthread_mutex_unlock(&row11_lock);
+		_exit(0);
+	}
+	waitpid(p, NULL, 0);
+}
+
+/* fcntl() record locks: the child locks the file and then waits for a
+ * signal nobody sends; the parent asks for the same range. */
+MPT_TEST(deadlock, fcntl_holder_sleeps, .timeout_ms = 20000)
+{
+	char path[] = "/tmp/mpt-deadlock-XXXXXX";
+	int fd = MPT_ASSERT_OK(mkstemp(path));
+	int ready[2];
+	MPT_ASSERT_OK(pipe(ready));
+	pid_t p = MPT_ASSERT_OK(fork());
+	if (p == 0) {
+		struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+		MPT_ASSERT_OK(fcntl(fd, F_SETLKW, &l));
+		MPT_ASSERT_EQ(write(ready[1], "x", 1), 1);
+		for (;;)
+			pause();
+	}
+	char c;
+	MPT_ASSERT_EQ(read(ready[0], &c, 1), 1);
+	unlink(path);
+	struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	fcntl(fd, F_SETLKW, &l); /* the child holds it: blocks */
+	waitpid(p, NULL, 0);
+}
+
+/* ---- slow-but-moving twins of the deadlocks above ------------------------ */
+
+/* The self-pipe idiom: the worker reads its own pipe, whose write end it
+ * holds, until its SIGTERM handler writes to it. The parent sends the
+ * signal after a while. */
+static int self_pipe[2];
+
+static void on_term(int sig)
+{
+	(void)sig;
+	int e = errno;
+	if (write(self_pipe[1], "t", 1) < 0) {
+		/* nothing to do in a handler */
+	}
+	errno = e;
+}
+
+MPT_TEST(slow, self_pipe_signal, .timeout_ms = 20000)
+{
+	int ready[2];
+	MPT_ASSERT_OK(pipe(ready));
+	pid_t p = MPT_ASSERT_OK(fork());
+	if (p == 0) {
+		MPT_ASSERT_OK(pipe(self_pipe));
+		struct sigaction sa = {.sa_handler = on_term};
+		MPT_ASSERT_OK(sigaction(SIGTERM, &sa, NULL));
+		MPT_ASSERT_EQ(write(ready[1], "r", 1), 1);
+		char c;
+		ssize_t n;
+		while ((n = read(self_pipe[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		_exit(n == 1 ? 0 : 1);
+	}
+	char c;
+	MPT_ASSERT_EQ(read(ready[0], &c, 1), 1);
+	sleep(1);
+	MPT_ASSERT_OK(kill(p, SIGTERM));
+	mpt_wait_exited(p, 0);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+/* alarm() with the default action: the child waits in pause() until its
+ * own SIGALRM ends it, and the parent expects exactly that. */
+MPT_TEST(slow, alarm_ends_the_child, .timeout_ms = 20000)
+{
+	pid_t p = MPT_ASSERT_OK(fork());
+	if (p == 0) {
+		alarm(1);
+		for (;;)
+			pause();
+	}
+	mpt_wait_signaled(p, SIGALRM);
+}
+
+/* The mutex holder releases it after a while. */
+MPT_TEST(slow, mutex_released_late, .timeout_ms = 20000)
+{
+	struct two_locks *s = shared(sizeof *s);
+	pthread_mutexattr_t at;
+	pthread_mutexattr_init(&at);
+	pthread_mutexattr_setpshared(&at, PTHREAD_PROCESS_SHARED);
+	pthread_mutex_init(&s->a, &at);
+	pid_t p1 = MPT_ASSERT_OK(fork());
+	if (p1 == 0) {
+		pthread_mutex_lock(&s->a);
+		atomic_store(&s->holding, 1);
+		sleep(1);
+		pthread_mutex_unlock(&s->a);
+		_exit(0);
+	}
+	while (!atomic_load(&s->holding))
+		usleep(1000);
+	pid_t p2 = MPT_ASSERT_OK(fork());
+	if (p2 == 0) {
+		pthread_mutex_lock(&s->a);
+		pthread_mutex_unlock(&s->a);
+		_exit(0);
+	}
+	mpt_wait_exited(p1, 0);
+	mpt_wait_exited(p2, 0);
+}
+
+/* The poster posts, late. */
+MPT_TEST(slow, sem_posted_late, .timeout_ms = 20000)
+{
+	sem_t *sem = shared(sizeof *sem);
+	MPT_ASSERT_OK(sem_init(sem, 1, 0));
+	pid_t poster = MPT_ASSERT_OK(fork());
+	if (poster == 0) {
+		sleep(1);
+		MPT_ASSERT_OK(sem_post(sem));
+		_exit(0);
+	}
+	pid_t waiter = MPT_ASSERT_OK(fork());
+	if (waiter == 0) {
+		while (sem_wait(sem) < 0)
+			;
+		_exit(0);
+	}
+	mpt_wait_exited(poster, 0);
+	mpt_wait_exited(waiter, 0);
+}
+
+/* The lock holder sleeps, then lets go: flock() and fcntl() alike. */
+static void file_lock_released_late(int use_fcntl)
+{
+	char path[] = "/tmp/mpt-slow-XXXXXX";
+	int fd = MPT_ASSERT_OK(mkstemp(path));
+	int ready[2];
+	MPT_ASSERT_OK(pipe(ready));
+	pid_t p = MPT_ASSERT_OK(fork());
+	if (p == 0) {
+		int mine = open(path, O_RDWR);
+		MPT_ASSERT(mine >= 0);
+		struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+		MPT_ASSERT_OK(use_fcntl ? fcntl(mine, F_SETLKW, &l) : flock(mine, LOCK_EX));
+		MPT_ASSERT_EQ(write(ready[1], "x", 1), 1);
+		sleep(1);
+		close(mine);
+		_exit(0);
+	}
+	char c;
+	MPT_ASSERT_EQ(read(ready[0], &c, 1), 1);
+	unlink(path);
+	struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	MPT_ASSERT_OK(use_fcntl ? fcntl(fd, F_SETLKW, &l) : flock(fd, LOCK_EX));
+	close(fd);
+	close(ready[0]);
+	close(ready[1]);
+	mpt_wait_exited(p, 0);
+}
+
+MPT_TEST(slow, flock_released_late, .timeout_ms = 20000)
+{
+	file_lock_released_late(0);
+}
+
+MPT_TEST(slow, fcntl_released_late, .timeout_ms = 20000)
+{
+	file_lock_released_late(1);
+}
+
+/* Both sides read first, but one of them gives up waiting and writes. */
+MPT_TEST(slow, one_side_writes_late, .timeout_ms = 20000)
+{
+	int down[2], up[2];
+	MPT_ASSERT_OK(pipe(down));
+	MPT_ASSERT_OK(pipe(up));
+	pid_t p = MPT_ASSERT_OK(fork());
+	char buf[64];
+	if (p == 0) {
+		close(down[1]);
+		close(up[0]);
+		sleep(1);
+		MPT_ASSERT_EQ(write(up[1], "pong", 4), 4);
+		MPT_ASSERT_EQ(read(down[0], buf, sizeof buf), 4);
+		_exit(0);
+	}
+	close(down[0]);
+	close(up[1]);
+	MPT_ASSERT_EQ(read(up[0], buf, sizeof buf), 4);
+	MPT_ASSERT_EQ(write(down[1], "ping", 4), 4);
+	close(up[0]);
+	close(down[1]);
+	mpt_wait_exited(p, 0);
+}
+
+/* poll() with a timeout on a pipe only the poller could write: a wait
+ * with a timeout is never stuck. */
+MPT_TEST(slow, poll_with_timeout, .timeout_ms = 20000)
+{
+	int fd[2];
+	MPT_ASSERT_OK(pipe(fd));
+	struct pollfd p = {.fd = fd[0], .events = POLLIN};
+	MPT_ASSERT_EQ(poll(&p, 1, 1000), 0);
+	close(fd[0]);
+	close(fd[1]);
 }
