@@ -277,6 +277,42 @@ START_TEST(fork_while_thread_holds_lock)
 }
 END_TEST
 
+/* Forty workers on one pipe: each process once in the tree, the workers
+ * that wait alike grouped, in the tree, the waits and the call sites. */
+START_TEST(many_workers_grouped)
+{
+	struct run_result r;
+	json_object *rep = run_one("deadlock/many_workers_keep_write_end", NULL, NULL, &r);
+	json_object *f = found_deadlock(rep, "deadlock/many_workers_keep_write_end", &r);
+	const char *detail = json_str(f, "detail");
+	ASSERT_CONTAINS(json_str(f, "message"), "waits in waitpid() for p0.1, which waits in "
+						"read() on an empty pipe only p0, itself, p0.2, "
+						"p0.3, p0.4, p0.5 and 35 more write to");
+	ASSERT_CONTAINS(detail, "(reader holds its own write end)");
+	ASSERT_CONTAINS(detail, "41 processes of the test are blocked");
+	/* p0 waits for p0.1, which waits for the writers: p0 (the cycle),
+	 * p0.2 in full, and the 38 others like it in one line. */
+	ASSERT_CONTAINS(detail, "├─ p0 (pid ");
+	ASSERT_CONTAINS(detail, "): back where the cycle started\n");
+	ASSERT_CONTAINS(detail, "└─ and 40 processes shown elsewhere in this tree (p0, p0.1, "
+				"p0.3, ");
+	ASSERT_CONTAINS(detail, "└─ p0.3 … p0.40 (38 processes, pids ");
+	ASSERT_CONTAINS(detail, "): wait as p0.2 does\n");
+	ASSERT_CONTAINS(detail, "and 35 more processes, stuck as well\n");
+	ASSERT_CONTAINS(detail, "  p0.2 … p0.40 (39 processes, pids ");
+	ASSERT_CONTAINS(detail, "): each waits in read(fd ");
+	ASSERT_CONTAINS(detail, "  p0.2 … p0.40 (39 processes) were started there as well\n");
+	/* p0.7 is named nowhere before the stacks. */
+	const char *stacks = strstr(detail, "\nStacks");
+	const char *p7 = strstr(detail, "p0.7 ");
+	ck_assert_msg(!p7 || p7 > stacks, "p0.7 named on its own:\n%s", detail);
+	ck_assert_msg(stacks - detail < 6000, "%d bytes before the stacks:\n%s",
+		      (int)(stacks - detail), detail);
+	json_object_put(rep);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(fcntl_holder_sleeps)
 {
 	struct run_result r;
@@ -463,6 +499,7 @@ int main(void)
 	tcase_add_test(t, pool_keeps_write_end);
 	tcase_add_test(t, fork_while_thread_holds_lock);
 	tcase_add_test(t, fcntl_holder_sleeps);
+	tcase_add_test(t, many_workers_grouped);
 	tcase_add_test(t, slow_tests_pass);
 	tcase_add_test(t, graph_file);
 	tcase_add_test(t, no_stack_tools);

@@ -61,6 +61,11 @@ static void id_list(struct sample *S, struct mpt__buf *b, const pid_t *pids, int
 {
 	for (int i = 0; i < n; i++) {
 		char tmp[48];
+		if (i == 6 && n > 8) {
+			/* Many: six, and how many more. */
+			mpt__buf_printf(b, " and %d more", n - 6);
+			return;
+		}
 		if (i > 0)
 			mpt__buf_puts(b, i == n - 1 ? " and " : ", ");
 		mpt__buf_puts(b, pids[i] == self ? "itself" : id_of(S, pids[i], tmp, sizeof tmp));
@@ -162,7 +167,7 @@ static int target_pids(const struct target *t, pid_t *out, int max)
  * only p0 reads". */
 static void phrase(struct sample *S, struct node *nd, const struct wait *w, struct mpt__buf *b)
 {
-	pid_t who[16];
+	pid_t *who;
 	int n;
 	char tmp[48];
 	mpt__buf_printf(b, "waits in %s%s", w->call,
@@ -174,13 +179,15 @@ static void phrase(struct sample *S, struct node *nd, const struct wait *w, stru
 		return;
 	case W_FD: {
 		const struct target *t = &w->t[0];
-		n = target_pids(t, who, 16);
+		who = mpt__xcalloc((size_t)t->nh + 1, sizeof *who);
+		n = target_pids(t, who, t->nh);
 		const char *obj = t->type == MPT__FD_SOCKET ? "socket" : "pipe";
 		if (t->dir == 1)
 			mpt__buf_printf(b, " on a %s%s only ", pipe_full(t) ? "full " : "", obj);
 		else
 			mpt__buf_printf(b, " on an empty %s only ", obj);
 		id_list(S, b, who, n, nd->pid);
+		free(who);
 		if (t->dir == 1)
 			mpt__buf_puts(b, n > 1 ? " read" : " reads");
 		else
@@ -255,27 +262,9 @@ static void label(struct node *nd, struct mpt__buf *b)
 	mpt__buf_printf(b, "%s (pid %d, %s)", nd->id, (int)nd->pid, nd->prog);
 }
 
-/* The wait-for graph as an indented tree. */
-static void tree(struct sample *S, struct node *nd, struct mpt__buf *b, const char *prefix,
-		 int last, int depth, struct node **path, int *printed)
+/* What a process of the tree waits in, after its label. */
+static void waits_text(struct sample *S, struct node *nd, struct mpt__buf *b)
 {
-	mpt__buf_puts(b, "  ");
-	mpt__buf_puts(b, prefix);
-	if (depth > 0)
-		mpt__buf_puts(b, last ? "└─ " : "├─ ");
-	int idx = (int)(nd - S->n);
-	for (int i = 0; i < depth; i++)
-		if (path[i] == nd) {
-			mpt__buf_printf(b, "%s (pid %d): back where the cycle started\n", nd->id,
-					(int)nd->pid);
-			return;
-		}
-	if (printed[idx]) {
-		mpt__buf_printf(b, "%s (pid %d): see above\n", nd->id, (int)nd->pid);
-		return;
-	}
-	printed[idx] = 1;
-	label(nd, b);
 	for (int j = 0; j < nd->nw; j++) {
 		if (nd->nw > 1)
 			mpt__buf_printf(b, "%s thread %d", j ? ";" : "", (int)nd->w[j].tid);
@@ -295,14 +284,177 @@ static void tree(struct sample *S, struct node *nd, struct mpt__buf *b, const ch
 					id_of(S, w->owner, tmp, sizeof tmp), (int)w->owner);
 		}
 	}
+}
+
+/* The tree the report prints: each stuck process reachable from root gets
+ * a parent (par[], an index; -1 for root), breadth first, so that each is
+ * printed once and as near the root as it can be. */
+static void span(struct sample *S, struct node *root, int *par)
+{
+	int *queue = mpt__xcalloc((size_t)S->nn, sizeof *queue);
+	struct node **kids = mpt__xcalloc((size_t)S->nn, sizeof *kids);
+	int head = 0, tail = 0;
+	par[root - S->n] = -1;
+	queue[tail++] = (int)(root - S->n);
+	while (head < tail) {
+		struct node *nd = &S->n[queue[head++]];
+		int nk = stuck_children(S, nd, kids, S->nn);
+		for (int i = 0; i < nk; i++) {
+			int k = (int)(kids[i] - S->n);
+			if (par[k] == -2) {
+				par[k] = (int)(nd - S->n);
+				queue[tail++] = k;
+			}
+		}
+	}
+	free(kids);
+	free(queue);
+}
+
+static int has_tree_kids(struct sample *S, const int *par, int idx)
+{
+	for (int i = 0; i < S->nn; i++)
+		if (par[i] == idx)
+			return 1;
+	return 0;
+}
+
+/* The text a leaf is grouped by: its program and its waits. */
+static char *leaf_key(struct sample *S, struct node *nd)
+{
+	struct mpt__buf k = {0};
+	mpt__buf_printf(&k, "%s|", nd->prog);
+	waits_text(S, nd, &k);
+	return k.p ? k.p : mpt__xasprintf("%s", "");
+}
+
+struct tree_ctx {
+	struct sample *S;
+	struct mpt__buf *b;
+	int *par;
+	int *printed;
+	struct node *path[64];
+};
+
+/* The wait-for graph as an indented tree: the spanning tree of span(),
+ * each process once; the other processes a process waits for on a line
+ * of their own (or one line for many); a run of siblings with no children
+ * that wait alike as one line. */
+static void tree(struct tree_ctx *c, struct node *nd, const char *prefix, int last, int depth)
+{
+	struct sample *S = c->S;
+	struct mpt__buf *b = c->b;
+	int idx = (int)(nd - S->n);
+	mpt__buf_puts(b, "  ");
+	mpt__buf_puts(b, prefix);
+	if (depth > 0)
+		mpt__buf_puts(b, last ? "└─ " : "├─ ");
+	c->printed[idx] = 1;
+	label(nd, b);
+	waits_text(S, nd, b);
 	mpt__buf_puts(b, "\n");
-	path[depth] = nd;
-	struct node *kids[64];
-	int nk = stuck_children(S, nd, kids, 64);
+	c->path[depth] = nd;
+
+	struct node **kids = mpt__xcalloc((size_t)S->nn, sizeof *kids);
+	int nk = stuck_children(S, nd, kids, S->nn), ntree = 0, nother = 0;
+	/* Itself among them (a reader holding its write end): its wait
+	 * says so already. */
+	for (int i = 0; i < nk; i++)
+		if (kids[i] == nd) {
+			memmove(&kids[i], &kids[i + 1], (size_t)(nk - i - 1) * sizeof *kids);
+			nk--;
+			break;
+		}
+	for (int i = 0; i < nk; i++) {
+		if (c->par[kids[i] - S->n] == idx && depth + 1 < 64)
+			ntree++;
+		else
+			nother++;
+	}
 	char sub[256];
 	snprintf(sub, sizeof sub, "%s%s", prefix, depth == 0 ? "" : last ? "   " : "│  ");
-	for (int i = 0; i < nk && depth + 1 < 64; i++)
-		tree(S, kids[i], b, sub, i == nk - 1, depth + 1, path, printed);
+	/* The other edges: to the path (the cycle), or to processes printed
+	 * elsewhere in the tree. */
+	if (nother > 0 && nother <= 3) {
+		int left = nother;
+		for (int i = 0; i < nk; i++) {
+			struct node *q = kids[i];
+			if (c->par[q - S->n] == idx && depth + 1 < 64)
+				continue;
+			int on_path = 0;
+			for (int d = 0; d <= depth; d++)
+				on_path |= c->path[d] == q;
+			left--;
+			mpt__buf_printf(b, "  %s%s%s (pid %d): %s\n", sub,
+					ntree == 0 && left == 0 ? "└─ " : "├─ ", q->id, (int)q->pid,
+					on_path ? "back where the cycle started"
+					: c->printed[q - S->n] ? "see above" : "see below");
+		}
+	} else if (nother > 3) {
+		mpt__buf_printf(b, "  %s%sand %d processes shown elsewhere in this tree (", sub,
+				ntree == 0 ? "└─ " : "├─ ", nother);
+		int said = 0;
+		for (int i = 0; i < nk; i++) {
+			if (c->par[kids[i] - S->n] == idx && depth + 1 < 64)
+				continue;
+			if (said == 6) {
+				mpt__buf_puts(b, ", …");
+				break;
+			}
+			mpt__buf_printf(b, "%s%s", said++ ? ", " : "", kids[i]->id);
+		}
+		mpt__buf_puts(b, ")\n");
+	}
+	/* The tree children, a run of alike leaves as one line. */
+	int done = 0;
+	for (int i = 0; i < nk; i++) {
+		struct node *q = kids[i];
+		int qi = (int)(q - S->n);
+		if (c->par[qi] != idx || depth + 1 >= 64)
+			continue;
+		done++;
+		int run = 1;
+		char *key = NULL;
+		if (!has_tree_kids(S, c->par, qi)) {
+			key = leaf_key(S, q);
+			for (int j = i + 1; j < nk; j++) {
+				int ji = (int)(kids[j] - S->n);
+				if (c->par[ji] != idx)
+					continue;
+				char *k2 = has_tree_kids(S, c->par, ji) ? NULL : leaf_key(S, kids[j]);
+				int same = k2 && !strcmp(k2, key);
+				free(k2);
+				if (!same)
+					break;
+				run++;
+			}
+		}
+		free(key);
+		if (run < 3) {
+			tree(c, q, sub, done == ntree, depth + 1);
+			continue;
+		}
+		/* The first in full, the rest in one line. */
+		tree(c, q, sub, 0, depth + 1);
+		struct node *first = NULL, *lastq = NULL;
+		for (int j = i + 1, got = 0; j < nk && got < run - 1; j++) {
+			int ji = (int)(kids[j] - S->n);
+			if (c->par[ji] != idx)
+				continue;
+			got++;
+			c->printed[ji] = 1;
+			if (!first)
+				first = kids[j];
+			lastq = kids[j];
+			i = j;
+		}
+		done += run - 1;
+		mpt__buf_printf(b, "  %s%s%s%s%s (%d processes, pids %d to %d): wait as %s does\n",
+				sub, done == ntree ? "└─ " : "├─ ", first->id,
+				run - 1 > 2 ? " … " : " and ", lastq->id, run - 1, (int)first->pid,
+				(int)lastq->pid, q->id);
+	}
+	free(kids);
 }
 
 /* Each wait in full: call, descriptor, object, fill, the other end. */
@@ -325,14 +477,24 @@ static void wait_detail(struct sample *S, struct node *nd, const struct wait *w,
 		mpt__buf_printf(b, ", asleep in the kernel in %s()", wchan);
 	mpt__buf_puts(b, "\n");
 	switch (w->kind) {
-	case W_WAITPID:
+	case W_WAITPID: {
+		/* Many children: four, and a count of the rest. */
+		int shown = w->nhelp > 8 ? 4 : w->nhelp, stuck = 0;
 		for (int i = 0; i < w->nhelp; i++) {
 			struct node *q = node_of(S, w->help[i]);
+			if (i >= shown) {
+				stuck += q && q->stuck;
+				continue;
+			}
 			mpt__buf_printf(b, "      waits for %s (pid %d) to exit; it is %s\n",
 					id_of(S, w->help[i], tmp, sizeof tmp), (int)w->help[i],
 					q && q->stuck ? "stuck (see its wait)" : "gone");
 		}
+		if (shown < w->nhelp)
+			mpt__buf_printf(b, "      and for %d more children (%d stuck, %d gone)\n",
+					w->nhelp - shown, stuck, w->nhelp - shown - stuck);
 		return;
+	}
 	case W_FD:
 	case W_POLL:
 		for (int k = 0; k < w->nt; k++) {
@@ -350,9 +512,16 @@ static void wait_detail(struct sample *S, struct node *nd, const struct wait *w,
 				mpt__buf_printf(b, "%sthe other end is socket:[%lu]\n", ind, t->peer);
 			mpt__buf_printf(b, "%sits %s end is held only by ", ind,
 					t->dir == 1 ? "read" : "write");
-			pid_t who[16];
-			int nwho = target_pids(t, who, 16), others = 0;
+			pid_t *who = mpt__xcalloc((size_t)t->nh + 1, sizeof *who);
+			int nwho = target_pids(t, who, t->nh), others = 0;
 			for (int i = 0; i < nwho; i++) {
+				if (i == 6 && nwho > 8) {
+					/* Many: six, and how many more. */
+					for (int k2 = i; k2 < nwho; k2++)
+						others += who[k2] != nd->pid;
+					mpt__buf_printf(b, " and %d more processes", nwho - 6);
+					break;
+				}
 				if (i)
 					mpt__buf_puts(b, i == nwho - 1 ? " and " : ", ");
 				mpt__buf_printf(b, "%s%s (fd", id_of(S, who[i], tmp, sizeof tmp),
@@ -363,6 +532,7 @@ static void wait_detail(struct sample *S, struct node *nd, const struct wait *w,
 				mpt__buf_puts(b, ")");
 				others += who[i] != nd->pid;
 			}
+			free(who);
 			mpt__buf_puts(b, !t->nh ? "nobody\n"
 					 : others ? ", stuck as well\n"
 						  : ": it waits for itself\n");
@@ -416,6 +586,64 @@ static void wait_detail(struct sample *S, struct node *nd, const struct wait *w,
 	default:
 		mpt__buf_puts(b, "      every other process of the test is stuck or gone, so "
 				 "nobody is left to end it\n");
+	}
+}
+
+/* Whether a wait names its object in full in call_text(), so that two
+ * alike are the same wait. */
+static int groupable(const struct wait *w)
+{
+	return w->kind == W_FD || w->kind == W_POLL || w->kind == W_SEM || w->kind == W_FUTEX ||
+	       w->kind == W_FLOCK || w->kind == W_FCNTL;
+}
+
+static char *wait_key(struct sample *S, struct node *nd)
+{
+	if (nd->nw != 1 || !groupable(&nd->w[0]))
+		return NULL;
+	struct mpt__buf k = {0};
+	call_text(S, nd, &nd->w[0], &k);
+	return k.p;
+}
+
+/* Each wait in full, once for a run of processes that wait alike (many
+ * workers reading one pipe). */
+static void waits_section(struct sample *S, struct mpt__buf *b)
+{
+	for (int i = 0; i < S->nn; i++) {
+		struct node *nd = &S->n[i];
+		if (!nd->stuck)
+			continue;
+		for (int j = 0; j < nd->nw; j++)
+			wait_detail(S, nd, &nd->w[j], b);
+		char *key = wait_key(S, nd);
+		if (!key)
+			continue;
+		int run = 0, last = i;
+		for (int k = i + 1; k < S->nn; k++) {
+			if (!S->n[k].stuck)
+				continue;
+			char *k2 = wait_key(S, &S->n[k]);
+			int same = k2 && !strcmp(k2, key);
+			free(k2);
+			if (!same)
+				break;
+			run++;
+			last = k;
+		}
+		if (run >= 2) {
+			struct node *first = NULL;
+			for (int k = i + 1; k <= last && !first; k++)
+				if (S->n[k].stuck)
+					first = &S->n[k];
+			mpt__buf_printf(b, "  %s%s%s (%d processes, pids %d to %d): each waits in ",
+					first->id, run > 2 ? " … " : " and ", S->n[last].id, run,
+					(int)first->pid, (int)S->n[last].pid);
+			call_text(S, nd, &nd->w[0], b);
+			mpt__buf_printf(b, " as %s does\n", nd->id);
+			i = last;
+		}
+		free(key);
 	}
 }
 
@@ -646,6 +874,26 @@ static void call_sites(struct sample *S, struct mpt__buf *b)
 		mpt__buf_printf(b, "  %s (pid %d) was started by %s at %s\n", nd->id,
 				(int)nd->pid, id_of(S, parent, tmp, sizeof tmp),
 				site[0] ? site : "an unknown place (its parent is gone)");
+		/* The processes after it started from the same place: one line. */
+		int run = 0, last = i;
+		struct node *first = NULL;
+		for (int k = i + 1; k < S->nn; k++) {
+			struct node *q = &S->n[k];
+			if (!q->stuck)
+				continue;
+			if (!q->proc || q->proc->ppid != parent ||
+			    q->proc->fork_site != nd->proc->fork_site)
+				break;
+			if (!first)
+				first = q;
+			run++;
+			last = k;
+		}
+		if (run >= 2) {
+			mpt__buf_printf(b, "  %s%s%s (%d processes) were started there as well\n",
+					first->id, run > 2 ? " … " : " and ", S->n[last].id, run);
+			i = last;
+		}
 	}
 	for (int i = 0; i < S->nn; i++) {
 		struct node *nd = &S->n[i];
@@ -744,17 +992,23 @@ void mpt__explain_deadlock(struct sample *S, int64_t stuck_ns, char **message,
 				    "well, or gone; none has run for %lld ms.\n",
 				pat.name, nstuck, (long long)(stuck_ns / 1000000));
 	mpt__buf_puts(&d, "\nWait-for graph (each process waits for those below it):\n");
-	int *printed = mpt__xcalloc((size_t)S->nn, sizeof *printed);
-	struct node *path[64];
-	tree(S, root, &d, "", 1, 0, path, printed);
+	struct tree_ctx tc = {.S = S, .b = &d};
+	tc.printed = mpt__xcalloc((size_t)S->nn, sizeof *tc.printed);
+	tc.par = mpt__xcalloc((size_t)S->nn, sizeof *tc.par);
 	for (int i = 0; i < S->nn; i++)
-		if (S->n[i].stuck && !printed[i])
-			tree(S, &S->n[i], &d, "", 1, 0, path, printed);
-	free(printed);
+		tc.par[i] = -2;
+	span(S, root, tc.par);
+	tree(&tc, root, "", 1, 0);
+	for (int i = 0; i < S->nn; i++)
+		if (S->n[i].stuck && !tc.printed[i]) {
+			if (tc.par[i] == -2)
+				span(S, &S->n[i], tc.par);
+			tree(&tc, &S->n[i], "", 1, 0);
+		}
+	free(tc.printed);
+	free(tc.par);
 	mpt__buf_puts(&d, "\nWaits:\n");
-	for (int i = 0; i < S->nn; i++)
-		for (int j = 0; S->n[i].stuck && j < S->n[i].nw; j++)
-			wait_detail(S, &S->n[i], &S->n[i].w[j], &d);
+	waits_section(S, &d);
 	call_sites(S, &d);
 	mpt__buf_printf(&d, "\nFix: %s.\n", pat.hint);
 	*dot = make_dot(S);

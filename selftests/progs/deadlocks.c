@@ -600,3 +600,24 @@ MPT_TEST(slow, poll_with_timeout, .timeout_ms = 20000)
 	close(fd[0]);
 	close(fd[1]);
 }
+
+/* Row 8 again with forty workers: the report names each process once and
+ * groups those that wait alike, rather than growing with the square of
+ * their number. */
+MPT_TEST(deadlock, many_workers_keep_write_end, .timeout_ms = 20000)
+{
+	int jobs[2];
+	MPT_ASSERT_OK(pipe(jobs));
+	pid_t w[40];
+	for (int i = 0; i < 40; i++) {
+		w[i] = MPT_ASSERT_OK(fork());
+		if (w[i] == 0) {
+			char c;
+			while (read(jobs[0], &c, 1) > 0) /* bug: jobs[1] still open */
+				;
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < 40; i++)
+		waitpid(w[i], NULL, 0);
+}
