@@ -146,6 +146,13 @@ START_TEST(api_leak_unwatched)
 	contains(json_str(f, "message"), "still open when p0 (pid ");
 	contains(json_str(f, "detail"), "Made by a call mptest does not watch");
 	expect_clean(api("fd/leak_unwatched_fixed"), "leak_unwatched_fixed");
+	/* No watched call at all, and one above a number free again. */
+	f = exactly(api("fd/leak_unwatched_only_buggy"), "leak_unwatched_only_buggy", "p0");
+	names_fd(f, "anon_inode:[eventfd])");
+	f = exactly(api("fd/leak_unwatched_above_a_gap_buggy"), "leak_unwatched_above_a_gap_buggy",
+		    "p0");
+	names_fd(f, "anon_inode:[eventfd])");
+	expect_clean(api("fd/unwatched_closed_fixed"), "unwatched_closed_fixed");
 	int status;
 	f = exactly(under_mpt_run("leak-unwatched", &status), "leak-unwatched", "p0");
 	names_fd(f, "anon_inode:[eventfd])");

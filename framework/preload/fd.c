@@ -84,11 +84,15 @@ static const char *const how_name[] = {
 	"openat", "creat", "dup", "dup2", "dup3", "fcntl", "fopen",
 };
 
+/* Every test leader takes the baseline (mpt__fd_start), so what init()
+ * writes lives in the hot section (a page the leader writes anyway), and
+ * the table is written only where it must change: each page of it that a
+ * leader wrote would cost a copy-on-write fault per test. */
 static struct fd_origin table[FD_MAX];
-static int inited;       /* the baseline is taken in this process image */
+static int inited MPT__HOT;       /* the baseline is taken in this process image */
 static pid_t self_pid MPT__HOT;   /* cached: getpid() is a system call */
-static int region_fd = -1;
-static uintptr_t own_lo, own_hi; /* the harness's own code */
+static int region_fd MPT__HOT = -1;
+static uintptr_t own_lo MPT__HOT, own_hi MPT__HOT; /* the harness's own code */
 
 /* What carried[] has no field for yet: where the descriptor was made. It is
  * stored after the target text, in the last bytes of target[], so the
@@ -108,8 +112,49 @@ _Static_assert(ORIGIN_AT >= 48, "carried target too small for its origin");
 
 /* An exec'd program with carried descriptors marks the ones it touches.
  * Everywhere else this is one predictable branch. */
-static int fd_watch;
-static int unused_carried; /* claimed here and not used yet */
+static int fd_watch MPT__HOT;
+static int unused_carried MPT__HOT; /* claimed here and not used yet */
+
+/* The baseline of the low descriptors, one bit each, beside the table's
+ * FD_BASELINE (used above BASE_BITS): marking them in the table would
+ * write a page of it in every test leader. A descriptor made through a
+ * watched call, or closed through one, leaves the baseline. */
+#define BASE_BITS 1024
+static uint64_t base_bits[BASE_BITS / 64] MPT__HOT;
+
+static inline int base_bit(int fd)
+{
+	return fd < BASE_BITS && (base_bits[fd / 64] >> (fd % 64)) & 1;
+}
+
+static inline void base_clear(int fd)
+{
+	if (base_bit(fd))
+		base_bits[fd / 64] &= ~((uint64_t)1 << (fd % 64));
+}
+
+static int is_baseline(int fd)
+{
+	return base_bit(fd) || (table[fd].flags & FD_BASELINE);
+}
+
+/* A test leader forked by the runner takes its baseline without /proc:
+ * the first look at /proc/self in a new process costs more than the rest
+ * of a trivial test's checks together (a dentry for the process and one
+ * per descriptor). The runner lists its descriptors before each fork
+ * (mpt__fd_runner_snapshot: its own /proc entries are warm); the leader
+ * keeps those still open (the runner's own were closed in leader_main),
+ * besides 0-2 and the region.
+ * At its exit the leader lists them again only when something may have
+ * changed: a descriptor made or closed through a wrapper, or the lowest
+ * free number (new descriptors take the lowest) no longer the one at the
+ * start, or one of the next few numbers above it open. */
+#define QUICK_WINDOW 8
+static int runner_snap MPT__HOT; /* base_bits hold the runner's descriptors */
+static int snap_high MPT__HOT;   /* ... and the table, this many above BASE_BITS */
+static int quick MPT__HOT;       /* this leader started from the snapshot */
+static int start_free MPT__HOT;  /* the lowest free number >= 3 at the start */
+static unsigned fd_events MPT__HOT; /* made or forgotten through a wrapper */
 static void note_use(int fd);
 #define USE(fd)                                         \
 	do {                                            \
@@ -131,6 +176,8 @@ static void made(int fd, int how, uintptr_t site)
 	struct fd_origin *o = &table[fd];
 	if (o->flags & FD_UNUSED)
 		note_use(fd); /* closed behind our back and reused: it was used */
+	base_clear(fd);
+	fd_events++;
 	o->site = site;
 	o->pid = self_pid;
 	o->carried = 0;
@@ -143,6 +190,9 @@ static void forget(int fd)
 	if ((unsigned)fd >= FD_MAX)
 		return;
 	USE(fd); /* closing a carried descriptor is using it */
+	base_clear(fd);
+	if (quick)
+		fd_events++;
 	memset(&table[fd], 0, sizeof table[fd]);
 }
 
@@ -198,7 +248,8 @@ static void each_open_fd(void (*fn)(int fd, void *arg), void *arg)
 			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return;
-	char buf[4096] __attribute__((aligned(8)));
+	/* Small: one stack page less to touch, and a test has few. */
+	char buf[768] __attribute__((aligned(8)));
 	long n;
 	while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
 		for (long off = 0; off < n;) {
@@ -229,13 +280,47 @@ static void after_fork_child(void)
 static void take_baseline(int fd, void *arg)
 {
 	(void)arg;
-	if (fd >= FD_MAX)
+	/* 0-2 and the region's descriptor are never the test's (see
+	 * find_leak and record_carried). */
+	if (fd <= 2 || fd == region_fd || fd >= FD_MAX)
 		return;
-	memset(&table[fd], 0, sizeof table[fd]);
-	table[fd].flags = FD_BASELINE;
+	/* The table is still all zero here: nothing writes it before the
+	 * baseline is taken in this image (a fork inherits both). */
+	if (fd < BASE_BITS)
+		base_bits[fd / 64] |= (uint64_t)1 << (fd % 64);
+	else
+		table[fd].flags = FD_BASELINE;
 }
 
 static void claim_carried(void);
+
+/* The lowest free descriptor number >= 3, or -1 (raw calls, no trace). */
+static int lowest_free(void)
+{
+	int any = region_fd >= 0 ? region_fd : 2;
+	int fd = (int)syscall(SYS_fcntl, any, F_DUPFD_CLOEXEC, 3);
+	if (fd >= 0)
+		syscall(SYS_close, fd);
+	return fd;
+}
+
+/* The leader's start from the runner's snapshot: the snapshot's
+ * descriptors that are still open, by F_GETFD (a few calls). */
+static void baseline_from_snapshot(void)
+{
+	for (int w = 0; w < BASE_BITS / 64; w++)
+		for (uint64_t b = base_bits[w]; b; b &= b - 1) {
+			int fd = w * 64 + __builtin_ctzll(b);
+			if (sys_getfd(fd) < 0)
+				base_clear(fd);
+		}
+	for (int fd = BASE_BITS; snap_high && fd < FD_MAX; fd++)
+		if ((table[fd].flags & FD_BASELINE) && sys_getfd(fd) < 0)
+			table[fd].flags = 0;
+	start_free = lowest_free();
+	fd_events = 0;
+	quick = start_free >= 0;
+}
 
 /* Once per process image, the first time the shim is on here: whatever is
  * open now came from outside (the runner, CI, or a program that exec'd us:
@@ -249,10 +334,60 @@ static void init(void)
 	own_hi = (uintptr_t)_etext;
 	const char *v = getenv("MPT_REGION_FD");
 	region_fd = v && *v ? atoi(v) : -1;
-	each_open_fd(take_baseline, NULL);
+	if (runner_snap)
+		baseline_from_snapshot();
+	else
+		each_open_fd(take_baseline, NULL);
 	fd_watch = 0;
 	claim_carried();
 	errno = e;
+}
+
+#ifndef MPT_PRELOAD
+/* In the runner (libmptest, shim off), before its first fork: what is open
+ * now is the program's and CI's, or the runner's own (which each leader
+ * closes). One listing per run instead of one per test. */
+static void snap_one(int fd, void *arg)
+{
+	(void)arg;
+	if (fd <= 2 || fd >= FD_MAX)
+		return;
+	if (fd < BASE_BITS) {
+		base_bits[fd / 64] |= (uint64_t)1 << (fd % 64);
+	} else {
+		table[fd].flags = FD_BASELINE;
+		snap_high++;
+	}
+}
+
+void mpt__fd_runner_snapshot(void);
+void mpt__fd_runner_snapshot(void)
+{
+	if (inited)
+		return; /* the shim was on in this image: not a runner */
+	int e = errno;
+	memset(base_bits, 0, sizeof base_bits);
+	for (int fd = BASE_BITS; snap_high && fd < FD_MAX; fd++)
+		table[fd].flags = 0;
+	snap_high = 0;
+	each_open_fd(snap_one, NULL);
+	runner_snap = 1;
+	errno = e;
+}
+#endif
+
+/* Whether the leader's descriptors may differ from its baseline (see
+ * runner_snap): 1 unless it started from the snapshot and nothing says
+ * so. */
+static int may_have_changed(void)
+{
+	if (!quick || fd_events || lowest_free() != start_free)
+		return 1;
+	for (int fd = start_free + 1; fd <= start_free + QUICK_WINDOW; fd++)
+		if (fd != region_fd && !(fd < BASE_BITS ? base_bit(fd) : is_baseline(fd)) &&
+		    sys_getfd(fd) >= 0)
+			return 1;
+	return 0;
 }
 
 /* When the shim becomes active in a process (a test leader about to run
@@ -455,6 +590,7 @@ static void claim_carried(void)
 		}
 		struct fd_origin *t = &table[c->fd];
 		memset(t, 0, sizeof *t);
+		base_clear(c->fd);
 		t->flags = FD_CARRIED | FD_UNUSED;
 		t->carried = (uint16_t)(i + 1);
 		claimed++;
@@ -583,7 +719,7 @@ static void find_leak(int fd, void *arg)
 {
 	struct leak_list *l = arg;
 	if (fd <= 2 || fd == region_fd || fd >= FD_MAX ||
-	    (table[fd].flags & (FD_BASELINE | FD_HARNESS | FD_CARRIED)))
+	    is_baseline(fd) || (table[fd].flags & (FD_HARNESS | FD_CARRIED)))
 		return;
 	if (l->n < (int)(sizeof l->fd / sizeof l->fd[0]))
 		l->fd[l->n] = fd;
@@ -593,6 +729,8 @@ static void find_leak(int fd, void *arg)
 /* The leader: descriptors opened during the test, still open as it ends. */
 static void report_open_at_exit(void)
 {
+	if (!may_have_changed())
+		return;
 	struct leak_list l = {0};
 	each_open_fd(find_leak, &l);
 	/* Symbolizing may open files: only now that the list is taken. */

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <mptest.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -71,6 +72,30 @@ MPT_TEST(fd, leak_unwatched_fixed)
 	close(p[0]);
 	close(p[1]);
 	close(e);
+}
+
+/* The same with no watched call at all in the test. The second one's
+ * descriptor is above a number that is free again at the end. */
+MPT_TEST(fd, leak_unwatched_only_buggy)
+{
+	int e = MPT_ASSERT_OK(eventfd(0, EFD_CLOEXEC));
+	(void)e; /* never closed */
+}
+
+MPT_TEST(fd, leak_unwatched_above_a_gap_buggy)
+{
+	DIR *d = opendir("/");
+	MPT_ASSERT(d != NULL);
+	int e = MPT_ASSERT_OK(eventfd(0, EFD_CLOEXEC));
+	(void)e; /* never closed */
+	closedir(d);
+}
+
+MPT_TEST(fd, unwatched_closed_fixed)
+{
+	DIR *d = opendir("/");
+	MPT_ASSERT(d != NULL);
+	closedir(d);
 }
 
 /* The write end is closed; the read end is forgotten. */
