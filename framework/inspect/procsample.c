@@ -581,6 +581,10 @@ int mpt__mapping_of(pid_t pid, uintptr_t addr, struct mpt__file_id *id, int *sha
 			id->minor = min;
 			id->ino = ino;
 			*shared = perm[3] == 's';
+			/* MAP_SHARED|MAP_ANONYMOUS: only forks of its maker, all
+			 * in the tree, can map it. */
+			if (strstr(line, " /dev/zero (deleted)"))
+				id->ino = 0;
 			r = 0;
 			break;
 		}

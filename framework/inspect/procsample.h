@@ -125,7 +125,8 @@ struct mpt__file_id {
 	unsigned long ino;
 };
 /* The mapping of pid that holds addr: the file behind it (ino 0 for an
- * anonymous one) and whether it is shared. 0, or -1 when not found. */
+ * anonymous one, MAP_SHARED|MAP_ANONYMOUS included) and whether it is
+ * shared. 0, or -1 when not found. */
 int mpt__mapping_of(pid_t pid, uintptr_t addr, struct mpt__file_id *id, int *shared);
 /* Looks for processes of the system not in skip[] that map one of the
  * files shared; sets found[i] for each file some such process maps. Reads
