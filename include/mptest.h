@@ -57,8 +57,12 @@ MPT_API void mpt_register(struct mpt_test *t);
 #define MPT__ID(p, s, n) p##s##__##n
 
 /* Defines and registers a test; the block that follows is its body.
- * Tests are found without a registration list (a constructor per test). */
-#define MPT_TEST(suite, name, ...)                                            \
+ * Tests are found without a registration list (a constructor per test).
+ * MPT_TEST(suite, name) passes MPT__TEST an empty last argument: no
+ * variadic argument is ever missing (-pedantic users), and the options
+ * end with a comma, which an initializer list allows. */
+#define MPT_TEST(...) MPT__TEST(__VA_ARGS__, )
+#define MPT__TEST(suite, name, ...)                                           \
 	static void MPT__ID(mpt__fn_, suite, name)(void);                     \
 	static struct mpt_test MPT__ID(mpt__t_, suite, name) = {              \
 		#suite, #name, __FILE__, __LINE__,                            \
@@ -86,7 +90,7 @@ MPT_API struct mpt__val mpt__val_u(unsigned long long v);
 MPT_API struct mpt__val mpt__val_f(long double v);
 MPT_API struct mpt__val mpt__val_p(const volatile void *v);
 
-#define MPT__VAL(x) _Generic((x),                                             \
+#define MPT__VAL(x) __extension__ _Generic((x),                               \
 	_Bool: mpt__val_i, char: mpt__val_i, signed char: mpt__val_i,         \
 	short: mpt__val_i, int: mpt__val_i, long: mpt__val_i,                 \
 	long long: mpt__val_i,                                                \
@@ -122,14 +126,48 @@ MPT_API int mpt__str_eq(const char *a, const char *b);
 				  "expected true, got false");                \
 	} while (0)
 
+/* Whether a value is a negative signed integer, and whether it is of an
+ * unsigned integer type: a signed and an unsigned operand are compared as
+ * numbers, not as C's conversions would (-1 < 1u is true here, as it reads,
+ * where C converts -1 to UINT_MAX). */
+static inline int mpt__neg_i(long long v) { return v < 0; }
+static inline int mpt__no_f(long double v) { (void)v; return 0; }
+static inline int mpt__no_u(unsigned long long v) { (void)v; return 0; }
+static inline int mpt__yes_u(unsigned long long v) { (void)v; return 1; }
+static inline int mpt__no_i(long long v) { (void)v; return 0; }
+static inline int mpt__no_p(const volatile void *v) { (void)v; return 0; }
+#define MPT__SIGNED_NEG(x) __extension__ _Generic((x),                        \
+	_Bool: mpt__no_u, char: mpt__neg_i, signed char: mpt__neg_i,          \
+	short: mpt__neg_i, int: mpt__neg_i, long: mpt__neg_i,                 \
+	long long: mpt__neg_i,                                                \
+	unsigned char: mpt__no_u, unsigned short: mpt__no_u,                  \
+	unsigned int: mpt__no_u, unsigned long: mpt__no_u,                    \
+	unsigned long long: mpt__no_u,                                        \
+	float: mpt__no_f, double: mpt__no_f, long double: mpt__no_f,          \
+	default: mpt__no_p)(x)
+#define MPT__UNSIGNED(x) __extension__ _Generic((x),                          \
+	_Bool: mpt__yes_u, char: mpt__no_i, signed char: mpt__no_i,           \
+	short: mpt__no_i, int: mpt__no_i, long: mpt__no_i,                    \
+	long long: mpt__no_i,                                                 \
+	unsigned char: mpt__yes_u, unsigned short: mpt__yes_u,                \
+	unsigned int: mpt__yes_u, unsigned long: mpt__yes_u,                  \
+	unsigned long long: mpt__yes_u,                                       \
+	float: mpt__no_f, double: mpt__no_f, long double: mpt__no_f,          \
+	default: mpt__no_p)(x)
+
 /* text is the assertion as written: stringified here, in the macro the
- * user called, so macros in its arguments show unexpanded. */
+ * user called, so macros in its arguments show unexpanded. A negative
+ * signed operand is below any unsigned one: then the two compare as -1
+ * and 0 do. */
 #define MPT__ASSERT_CMP(a, b, op, text)                                       \
 	do {                                                                  \
-		__auto_type mpt__a = (a);                                     \
-		__auto_type mpt__b = (b);                                     \
+		__extension__ __auto_type mpt__a = (a);                       \
+		__extension__ __auto_type mpt__b = (b);                       \
 		MPT__PUSH_SIGN                                                \
-		int mpt__ok = (mpt__a op mpt__b);                             \
+		int mpt__ok = MPT__SIGNED_NEG(mpt__a) && MPT__UNSIGNED(mpt__b) \
+			? (-1 op 0)                                           \
+			: MPT__UNSIGNED(mpt__a) && MPT__SIGNED_NEG(mpt__b)    \
+			? (0 op -1) : (mpt__a op mpt__b);                     \
 		MPT__POP                                                      \
 		if (!mpt__ok)                                                 \
 			mpt__fail_cmp(__FILE__, __LINE__,                     \
@@ -159,8 +197,8 @@ MPT_API int mpt__str_eq(const char *a, const char *b);
  * text; otherwise its value is the call's result:
  *   int fd = MPT_ASSERT_OK(open(path, O_RDONLY)); */
 #define MPT_ASSERT_OK(call)                                                   \
-	({                                                                    \
-		__auto_type mpt__r = (call);                                  \
+	__extension__ ({                                                      \
+		__extension__ __auto_type mpt__r = (call);                    \
 		if (mpt__r == -1)                                             \
 			mpt__fail_errno(__FILE__, __LINE__,                   \
 					"MPT_ASSERT_OK(" #call ")", errno);   \

@@ -36,6 +36,12 @@ static void assert_contains(const char *hay, const char *needle, int line)
 }
 #define ASSERT_CONTAINS(hay, needle) assert_contains((hay), (needle), __LINE__)
 
+static int lines(const char *s);
+/* Runs argv: exit 2, one line on stderr naming token and what was expected,
+ * nothing on stdout. */
+static void bad_usage(char *const argv[], char *const env[], const char *token,
+		      const char *expected);
+
 /* ---- verdicts, through the JSON report --------------------------------- */
 
 static json_object *verdicts_report(int no_cgroup, struct run_result *out)
@@ -170,6 +176,72 @@ START_TEST(fallback_parallel_tests_stay_apart)
 	struct run_result r = run_cmd(argv, env, 120);
 	ck_assert_msg(r.status == 0, "%s", r.out);
 	ASSERT_CONTAINS(r.out, "120 passed, 0 failed");
+	run_free(&r);
+}
+END_TEST
+
+/* ---- the public header under -pedantic; mixed-sign comparisons ---------- */
+
+/* progs/asserts is built with -pedantic -Werror by make; here it is
+ * compiled again by each of gcc and clang found, as C11 and GNU C11 (the
+ * header used statement expressions, __auto_type and an empty variadic
+ * argument, which -pedantic users could not compile). */
+START_TEST(header_compiles_pedantic)
+{
+	static const char *const compilers[] = {"gcc", "clang"};
+	static const char *const stds[] = {"-std=c11", "-std=gnu11"};
+	char *src = path_in(srcdir(), "selftests/progs/asserts.c");
+	char *idir;
+	if (asprintf(&idir, "-I%s/include", srcdir()) < 0)
+		abort();
+	int compiled = 0;
+	for (size_t c = 0; c < 2; c++) {
+		char *probe[] = {"sh", "-c", "command -v \"$0\" >/dev/null", (char *)compilers[c], NULL};
+		struct run_result has = run_cmd(probe, NULL, 10);
+		int present = has.status == 0;
+		run_free(&has);
+		if (!present) {
+			printf("SKIP: -pedantic compile with %s — not installed\n", compilers[c]);
+			continue;
+		}
+		for (size_t k = 0; k < 2; k++) {
+			char *argv[] = {(char *)compilers[c], (char *)stds[k], "-pedantic", "-Wall",
+					"-Wextra", "-Wsign-compare", "-Werror", "-fsyntax-only", idir,
+					src, NULL};
+			struct run_result r = run_cmd(argv, NULL, 60);
+			ck_assert_msg(r.status == 0, "%s %s -pedantic -Werror: exit %d\n%s",
+				      compilers[c], stds[k], r.status, r.err);
+			run_free(&r);
+			compiled++;
+		}
+	}
+	ck_assert_int_gt(compiled, 0);
+	free(idir);
+}
+END_TEST
+
+/* int -1 and unsigned 1 compare as numbers: -1 < 1u holds, -1 == UINT_MAX
+ * does not, and a failed comparison prints a true statement (it printed
+ * "-1 < 1 is false"). */
+START_TEST(mixed_sign_assertions_compare_numbers)
+{
+	char *json = path_in(scratch(), "asserts.json");
+	char *argv[] = {prog("asserts"), opt("--json", json), NULL};
+	struct run_result r = run_cmd(argv, NULL, 30);
+	ck_assert_msg(r.status == 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	json_object *rep = json_load(json);
+	ck_assert_ptr_nonnull(rep);
+	expect_clean(json_test(rep, "asserts/every_macro_pedantic"), "every_macro_pedantic");
+	expect_clean(json_test(rep, "asserts/with_options"), "with_options");
+	expect_clean(json_test(rep, "asserts/mixed_sign_true"), "mixed_sign_true");
+	json_object *f = expect_only(json_test(rep, "asserts/mixed_sign_eq_fails"),
+				     "mixed_sign_eq_fails", "assertion", "p0");
+	ASSERT_CONTAINS(json_str(f, "message"),
+			"MPT_ASSERT_EQ(minus, max) failed: -1 == 4294967295 is false");
+	f = expect_only(json_test(rep, "asserts/mixed_sign_gt_fails"), "mixed_sign_gt_fails",
+			"assertion", "p0");
+	ASSERT_CONTAINS(json_str(f, "message"), "MPT_ASSERT_GT(minus, one) failed: -1 > 1 is false");
+	json_object_put(rep);
 	run_free(&r);
 }
 END_TEST
@@ -573,7 +645,151 @@ START_TEST(tap_plan_and_lines)
 	ck_assert_int_eq(count_str(r.out, " # SKIP "), 2);
 	ASSERT_CONTAINS(r.out, "    - kind: assertion\n      pid: ");
 	ASSERT_CONTAINS(r.out, "      process: p0.1\n");
+	/* The closing comment counts the skipped tests (it said "some"). */
+	ASSERT_CONTAINS(r.out, "\n# 5 passed, 11 failed, 2 skipped\n");
 	run_free(&r);
+}
+END_TEST
+
+/* A test that could not run: JUnit's <error> carries its reason, as TAP's
+ * "error:" and JSON's "reason" do (it said message="failed"). */
+START_TEST(junit_error_says_why)
+{
+	const char *xmllint = getenv("XMLLINT");
+	if (!xmllint || !*xmllint)
+		xmllint = "xmllint";
+	char *xml = path_in(scratch(), "error.xml");
+	char *argv[] = {mpt_run(), opt("--junit", xml), "--", "/nonexistent/prog", NULL};
+	struct run_result r = run_cmd(argv, NULL, 30);
+	ck_assert_msg(r.status == 2, "exit %d\n%s%s", r.status, r.out, r.err);
+	run_free(&r);
+	char *schema = path_in(srcdir(), "selftests/junit.xsd");
+	char *lint[] = {(char *)xmllint, "--noout", "--schema", schema, xml, NULL};
+	struct run_result v = run_cmd(lint, NULL, 30);
+	ck_assert_msg(v.status == 0, "xmllint: %s", v.err);
+	run_free(&v);
+	FILE *f = fopen(xml, "r");
+	ck_assert_ptr_nonnull(f);
+	char buf[1 << 14];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	ASSERT_CONTAINS(buf, "<error message=\"/nonexistent/prog: No such file or directory\" "
+			"type=\"error\">");
+	ASSERT_CONTAINS(buf, "errors=\"1\"");
+}
+END_TEST
+
+/* The JSON report's seed is the run's --seed. */
+START_TEST(json_seed_is_the_runs)
+{
+	char *json = path_in(scratch(), "seed.json");
+	char *argv[] = {prog("verdicts"), "--filter=verdict/pass", "--filter=verdict/skipped",
+			"--seed=137", opt("--json", json), NULL};
+	struct run_result r = run_cmd(argv, NULL, 30);
+	ck_assert_msg(r.status == 0, "exit %d\n%s%s", r.status, r.out, r.err);
+	json_object *rep = json_load(json);
+	ck_assert_ptr_nonnull(rep);
+	ck_assert_int_eq(json_int(json_test(rep, "verdict/pass"), "seed"), 137);
+	ck_assert_int_eq(json_int(json_test(rep, "verdict/skipped"), "seed"), 137);
+	json_object_put(rep);
+	run_free(&r);
+}
+END_TEST
+
+/* ---- report targets that are not files ------------------------------------
+ * /dev/stdout, /dev/fd/N, a FIFO, /dev/null are written in place: the FIFO
+ * stays a FIFO (it was replaced by a file), /dev/stdout gets the report
+ * after the human one (the run used to end with exit 99 after every test). */
+START_TEST(report_to_stdout_fifo_and_devices)
+{
+	char *argv[] = {prog("verdicts"), "--filter=verdict/pass", "--json=/dev/stdout", NULL};
+	struct run_result r = run_cmd(argv, NULL, 30);
+	ck_assert_msg(r.status == 0, "exit %d\n%s%s", r.status, r.out, r.err);
+	ASSERT_CONTAINS(r.out, "1 passed, 0 failed\n{\"mptest\": 1,");
+	ASSERT_CONTAINS(r.out, "\"name\": \"verdict/pass\", \"status\": \"pass\"");
+	run_free(&r);
+
+	char *argv2[] = {mpt_run(), "--junit=/dev/fd/1", "--json=/dev/null", "--", "true", NULL};
+	r = run_cmd(argv2, NULL, 30);
+	ck_assert_msg(r.status == 0, "exit %d\n%s%s", r.status, r.out, r.err);
+	ASSERT_CONTAINS(r.out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>");
+	run_free(&r);
+
+	char *fifo = path_in(scratch(), "report.fifo"), *got = path_in(scratch(), "fifo.json");
+	ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+	pid_t reader = fork();
+	ck_assert_int_ge(reader, 0);
+	if (reader == 0) {
+		int in = open(fifo, O_RDONLY), out = open(got, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		char buf[4096];
+		ssize_t k;
+		while (in >= 0 && out >= 0 && (k = read(in, buf, sizeof buf)) > 0)
+			if (write(out, buf, (size_t)k) != k)
+				_exit(1);
+		_exit(in >= 0 && out >= 0 ? 0 : 1);
+	}
+	char *argv3[] = {prog("verdicts"), "--filter=verdict/pass", opt("--json", fifo), NULL};
+	r = run_cmd(argv3, NULL, 30);
+	ck_assert_msg(r.status == 0, "exit %d\n%s%s", r.status, r.out, r.err);
+	run_free(&r);
+	int st;
+	ck_assert_int_eq(waitpid(reader, &st, 0), reader);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	struct stat sb;
+	ck_assert_int_eq(lstat(fifo, &sb), 0);
+	ck_assert_msg(S_ISFIFO(sb.st_mode), "the FIFO was replaced");
+	json_object *rep = json_load(got);
+	ck_assert_msg(rep != NULL, "the FIFO's reader got no JSON report");
+	check_status(rep, "verdict/pass", "pass");
+	json_object_put(rep);
+
+	/* A descriptor that is not open for writing is refused before any
+	 * test runs. */
+	char *v = prog("verdicts");
+	bad_usage((char *[]){v, "--json=/dev/fd/47", NULL}, NULL, "--json=/dev/fd/47",
+		  "descriptor 47 is not open");
+	bad_usage((char *[]){v, "--junit=/dev/fd/0", NULL}, NULL, "--junit=/dev/fd/0",
+		  "descriptor 0 is open for reading only");
+}
+END_TEST
+
+/* Write errors on stdout fail the run: a report that was lost is no pass
+ * (these exited 0). */
+static void stdout_fails(const char *how, const char *redirect, int want, const char *says)
+{
+	char *cmd;
+	if (asprintf(&cmd, "exec %s %s", how, redirect) < 0)
+		abort();
+	char *argv[] = {"sh", "-c", cmd, NULL};
+	struct run_result r = run_cmd(argv, NULL, 30);
+	ck_assert_msg(r.status == want, "%s: exit %d\n%s", cmd, r.status, r.err);
+	ck_assert_int_eq(lines(r.err), 1);
+	ASSERT_CONTAINS(r.err, says);
+	run_free(&r);
+	free(cmd);
+}
+
+START_TEST(stdout_write_errors_fail_the_run)
+{
+	char *v, *m = mpt_run();
+	if (asprintf(&v, "'%s'", prog("verdicts")) < 0)
+		abort();
+	char *tap, *list, *run, *mrun;
+	if (asprintf(&tap, "%s --filter=verdict/pass --tap", v) < 0 ||
+	    asprintf(&list, "%s --list", v) < 0 ||
+	    asprintf(&run, "%s --filter=verdict/pass", v) < 0 ||
+	    asprintf(&mrun, "'%s' -- true", m) < 0)
+		abort();
+	stdout_fails(tap, ">/dev/full", 99,
+		     "verdicts: cannot write the TAP report to standard output: No space left");
+	stdout_fails(list, ">/dev/full", 99,
+		     "verdicts: --list — cannot write to standard output: No space left");
+	stdout_fails(list, ">&-", 99, "cannot write to standard output: Bad file descriptor");
+	stdout_fails(run, ">&-", 99, "cannot write the test report to standard output: Bad "
+		     "file descriptor");
+	stdout_fails(mrun, ">/dev/full", 3, "mpt-run: cannot write the test report to standard "
+		     "output");
 }
 END_TEST
 
@@ -623,6 +839,29 @@ START_TEST(list_and_filter)
 }
 END_TEST
 
+/* A filter that matches nothing is a mistake (exit 2, as a bad option);
+ * an empty list, or an empty shard, is not. */
+START_TEST(filter_matching_nothing)
+{
+	char *v = prog("verdicts");
+	bad_usage((char *[]){v, "--filter=", NULL}, NULL, "--filter=", "empty pattern");
+	bad_usage((char *[]){v, "--filter=verdcit/*", "--filter=x", NULL}, NULL,
+		  "--filter=verdcit/* --filter=x", "no test matches");
+	char *list[] = {v, "--list", "--filter=nope", NULL};
+	struct run_result r = run_cmd(list, NULL, 10);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_str_eq(r.err, "");
+	run_free(&r);
+	char *env[] = {"TEST_TOTAL_SHARDS=30", "TEST_SHARD_INDEX=29", NULL};
+	char *argv[] = {v, NULL};
+	r = run_cmd(argv, env, 10);
+	ck_assert_msg(r.status == 0, "exit %d\n%s%s", r.status, r.out, r.err);
+	ASSERT_CONTAINS(r.out, "0 passed, 0 failed");
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(shards_partition_the_tests)
 {
 	char *listing[3];
@@ -652,6 +891,21 @@ START_TEST(shards_partition_the_tests)
 	struct run_result b = run_cmd(argv, env, 10);
 	ck_assert_str_eq(b.out, listing[1]);
 	ck_assert_int_eq(access(status, F_OK), 0);
+	run_free(&b);
+
+	/* One variable without the other is a mistake (it ran shard 0). */
+	bad_usage(argv, (char *[]){"TEST_TOTAL_SHARDS=3", NULL}, "TEST_SHARD_INDEX",
+		  "missing while TEST_TOTAL_SHARDS is set");
+	/* A status file that cannot be made is said (Bazel would fail the
+	 * test for not sharding, with no reason). */
+	char *env2[] = {"TEST_TOTAL_SHARDS=3", "TEST_SHARD_INDEX=1",
+			"TEST_SHARD_STATUS_FILE=/nonexistent/dir/status", NULL};
+	b = run_cmd(argv, env2, 10);
+	ck_assert_int_eq(b.status, 0);
+	ck_assert_str_eq(b.out, listing[1]);
+	ck_assert_int_eq(lines(b.err), 1);
+	ASSERT_CONTAINS(b.err, "TEST_SHARD_STATUS_FILE=/nonexistent/dir/status — cannot create "
+			"it: No such file or directory");
 	run_free(&b);
 }
 END_TEST
@@ -779,7 +1033,12 @@ START_TEST(bad_usage_exits_2)
 	bad_usage((char *[]){v, "--allow=zombies", NULL}, NULL, "--allow=zombies",
 		  "unknown finding kind");
 	bad_usage((char *[]){v, "--shard=4/3", NULL}, NULL, "--shard=4/3", "K/N");
-	bad_usage((char *[]){v, "-j", "0", NULL}, NULL, "-j", "job count");
+	bad_usage((char *[]){v, "-j", "0", NULL}, NULL, "-j 0", "job count");
+	bad_usage((char *[]){v, "-j", "abc", NULL}, NULL, "-j abc — not a job count",
+		  "from 1 to 1024");
+	bad_usage((char *[]){v, "--timeout=1ns", NULL}, NULL, "--timeout=1ns", "at least 1ms");
+	bad_usage((char *[]){v, NULL}, (char *[]){"MPT_TIMEOUT_MULTIPLIER=1e9", NULL},
+		  "MPT_TIMEOUT_MULTIPLIER=1e9", "at most 1000000");
 	bad_usage((char *[]){v, "--repeat=x", NULL}, NULL, "--repeat=x", "repeat count");
 	bad_usage((char *[]){v, "--frobnicate", NULL}, NULL, "--frobnicate", "unknown option");
 	bad_usage((char *[]){v, "stray", NULL}, NULL, "stray", "unexpected argument");
@@ -887,6 +1146,48 @@ START_TEST(interrupted_runner_kills_and_reports)
 	json_object *rep = json_load(json);
 	check_status(rep, "sh", "error");
 	ASSERT_CONTAINS(json_str(json_test(rep, "sh"), "reason"), "SIGTERM");
+}
+END_TEST
+
+/* The same with TAP and JUnit, two tests and -j1: the second never runs.
+ * TAP bails out (its plan cannot be met), JUnit says why each one is an
+ * error. */
+START_TEST(interrupted_tap_bails_out)
+{
+	char *dir = path_in(scratch(), "meet-int");
+	mkdir(dir, 0755);
+	char *out = path_in(scratch(), "int.tap"), *xml = path_in(scratch(), "int.xml");
+	char *marker = path_in(dir, "a");
+	pid_t p = fork();
+	if (p == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		setenv("MPT_SELFTEST_DIR", dir, 1);
+		execl(prog("sleepy"), "sleepy", "-j1", "--tap", opt("--junit", xml), (char *)NULL);
+		_exit(126);
+	}
+	for (int i = 0; i < 1000 && access(marker, F_OK) != 0; i++)
+		usleep(10000);
+	ck_assert_int_eq(access(marker, F_OK), 0);
+	kill(p, SIGTERM);
+	int st;
+	waitpid(p, &st, 0);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	FILE *f = fopen(out, "r");
+	char buf[1 << 14];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	ASSERT_CONTAINS(buf, "TAP version 14\n1..2\nnot ok 1 - sleepy/a\n");
+	ASSERT_CONTAINS(buf, "  error: \"interrupted by SIGTERM; the tree was killed\"\n");
+	ASSERT_CONTAINS(buf, "\nBail out! interrupted by SIGTERM; 1 of 2 tests not run\n");
+	f = fopen(xml, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	ASSERT_CONTAINS(buf, "<error message=\"interrupted by SIGTERM; the tree was killed\"");
+	ASSERT_CONTAINS(buf, "<error message=\"not run: interrupted by SIGTERM\"");
 }
 END_TEST
 
@@ -1182,6 +1483,8 @@ static Suite *suite(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, verdicts_every_kind);
 	tcase_add_test(t, verdicts_fallback_containment);
+	tcase_add_test(t, header_compiles_pedantic);
+	tcase_add_test(t, mixed_sign_assertions_compare_numbers);
 	tcase_add_test(t, unmarked_daemons_fallback_j1);
 	tcase_add_test(t, unmarked_daemons_fallback_j2_and_cgroup);
 	tcase_add_test(t, run_level_allow);
@@ -1194,6 +1497,11 @@ static Suite *suite(void)
 	tcase_add_test(t, junit_valid_whatever_was_printed);
 	tcase_add_test(t, tap_plan_and_lines);
 	tcase_add_test(t, tap_driver_accepts);
+	tcase_add_test(t, junit_error_says_why);
+	tcase_add_test(t, json_seed_is_the_runs);
+	tcase_add_test(t, report_to_stdout_fifo_and_devices);
+	tcase_add_test(t, stdout_write_errors_fail_the_run);
+	tcase_add_test(t, filter_matching_nothing);
 	tcase_add_test(t, list_and_filter);
 	tcase_add_test(t, shards_partition_the_tests);
 	tcase_add_test(t, repeat_runs_each_test_n_times);
@@ -1205,6 +1513,7 @@ static Suite *suite(void)
 	tcase_add_test(t, mpt_run_verdicts);
 	tcase_add_test(t, mpt_run_timeout_and_leak);
 	tcase_add_test(t, interrupted_runner_kills_and_reports);
+	tcase_add_test(t, interrupted_tap_bails_out);
 	tcase_add_test(t, hostile_tests_cgroup);
 	tcase_add_test(t, hostile_tests_subreaper);
 	tcase_add_test(t, max_procs_cgroup);

@@ -1,6 +1,7 @@
 /* The test registry and mpt_main(): tests register themselves from
  * constructors (MPT_TEST), so no list is written by hand. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,9 +112,21 @@ int mpt_main(int argc, char **argv)
 		}
 	}
 	if (o.shard_status_file) {
+		/* Bazel's question: does this program shard? */
 		int fd = open(o.shard_status_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 		if (fd >= 0)
 			close(fd);
+		else
+			fprintf(stderr, "%s: TEST_SHARD_STATUS_FILE=%s — cannot create it: %s "
+				"(Bazel will take this program for one that does not shard)\n",
+				prog, o.shard_status_file, strerror(errno));
+	}
+	/* index: the tests the filters matched, before sharding. */
+	if ((rc = mpt__opts_no_match(&o, index)) != 0) {
+		free(names);
+		free(all);
+		mpt__opts_free(&o);
+		return rc;
 	}
 
 	if (!o.list && !o.cfg.preload) {
@@ -130,7 +143,13 @@ int mpt_main(int argc, char **argv)
 	if (o.list) {
 		for (size_t i = 0; i < nsel; i++)
 			printf("%s\n", names[i]);
+		int err = fflush(stdout) != 0 ? errno : 0;
 		rc = 0;
+		if (err || ferror(stdout)) {
+			fprintf(stderr, "%s: --list — cannot write to standard output%s%s\n",
+				prog, err ? ": " : "", err ? strerror(err) : "");
+			rc = 99;
+		}
 	} else {
 		size_t njobs = nsel * o.repeat;
 		struct mpt__job *jobs = mpt__xcalloc(njobs, sizeof *jobs);

@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -31,9 +32,14 @@ void mpt__usage(FILE *f, int mode, const char *prog)
 		      "  --filter=GLOB       run the tests whose suite/name matches GLOB (repeatable)\n"
 		      "  -j N, --jobs=N      run N tests at once (default 1)\n"
 		      "  --shard=K/N         run shard K of N (1 <= K <= N); also TEST_TOTAL_SHARDS\n"
-		      "                      and TEST_SHARD_INDEX (0-based) from Bazel\n"
-		      "  --repeat=N          run every test N times\n", f);
-	fputs("  --timeout=DUR       per-test limit (default 30s; MPT_TIMEOUT_MULTIPLIER scales it)\n"
+		      "                      and TEST_SHARD_INDEX (0-based) from Bazel, and then\n"
+		      "                      TEST_SHARD_STATUS_FILE is created to say so\n"
+		      "  --repeat=N          run every test N times\n"
+		      "  A --filter that matches no test is an error (exit 2); a shard with no\n"
+		      "  test passes.\n", f);
+	fputs("  --timeout=DUR       per-test limit (default 30s; MPT_TIMEOUT_MULTIPLIER scales it,\n"
+	      "                      from 0 to 1e6); DUR: a number with h, m, s, ms or us (at\n"
+	      "                      least 1ms; a bare number is seconds)\n"
 	      "  --max-procs=N       at most N live processes per test, zombies included: fork()\n"
 	      "                      fails with EAGAIN beyond (default 1024; 0 or unlimited: none)\n"
 	      "  --max-memory=SIZE   address space per process of a test, e.g. 64M (K, M, G;\n"
@@ -54,9 +60,9 @@ void mpt__usage(FILE *f, int mode, const char *prog)
 	      "  --valgrind[=ARGS]   run every process of the test under Valgrind's memcheck;\n"
 	      "                      each error is a finding; timeouts x10; ARGS: more\n"
 	      "                      Valgrind options, separated by spaces or commas\n"
-	      "  --quiet             print only failures and the closing line\n"
-	      "  --verbose           show the output of passing tests too\n"
-	      "  --help              this text\n", f);
+	      "  -q, --quiet         print only failures and the closing line\n"
+	      "  -v, --verbose       show the output of passing tests too\n"
+	      "  -h, --help          this text\n", f);
 	fputs("Not yet available (later releases; they exit 2): --explore,\n"
 	      "  --sched=serial, --trace.\n", f);
 	fprintf(f, "Exit codes: 0 all passed, 1 a test failed, 2 bad usage, %s internal error.\n",
@@ -86,12 +92,36 @@ static const char *value_of(const char *arg, const char *name, int *matched)
 
 /* A report's FILE: checked before any test runs, so that a report that
  * cannot be written fails the run at once (exit 2) instead of after it.
- * The file is made in its directory and renamed over FILE at the end. */
+ * The file is made in its directory and renamed over FILE at the end;
+ * /dev/stdout, /dev/fd/N, a FIFO or a character device is written in
+ * place (mpt__write_target). */
 static int report_path(const char *prog, const char *arg, const char *file,
 		       const char *expected)
 {
 	if (!*file)
 		return bad(prog, arg, "empty file name", expected);
+	int target = mpt__write_target(file);
+	if (target >= 0) {
+		int fl = fcntl(target, F_GETFL);
+		if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+			char *why = mpt__xasprintf("descriptor %d is %s", target,
+						   fl < 0 ? "not open" : "open for reading only");
+			int rc = bad(prog, arg, why, "expected a descriptor open for writing");
+			free(why);
+			return rc;
+		}
+		return 0;
+	}
+	if (target == MPT__TARGET_DIRECT) {
+		if (access(file, W_OK) == 0)
+			return 0;
+		char *why = mpt__xasprintf("cannot write it: %s", strerror(errno));
+		int rc = bad(prog, arg, why, "expected a FIFO or device open to writing");
+		free(why);
+		return rc;
+	}
+	if (target == MPT__TARGET_OTHER)
+		return bad(prog, arg, "neither a file, a FIFO nor a character device", expected);
 	const char *slash = strrchr(file, '/');
 	char *dir = slash ? strndup(file, slash == file ? 1 : (size_t)(slash - file))
 			  : strdup(".");
@@ -192,9 +222,13 @@ static int env_config(const char *prog, struct mpt__opts *o)
 	if (m && *m) {
 		char *end;
 		double v = strtod(m, &end);
-		if (*end || !(v > 0) || v > 1e6)
-			return bad(prog, "MPT_TIMEOUT_MULTIPLIER", "not a positive number",
-				   "expected e.g. 2 or 0.5");
+		if (end == m || *end || !(v > 0) || v > 1e6) {
+			char *tok = mpt__xasprintf("MPT_TIMEOUT_MULTIPLIER=%s", m);
+			int rc = bad(prog, tok, "not a positive number up to 1e6",
+				     "expected a number above 0 and at most 1000000, e.g. 2 or 0.5");
+			free(tok);
+			return rc;
+		}
 		o->multiplier = v;
 	}
 	const char *total = getenv("TEST_TOTAL_SHARDS"), *index = getenv("TEST_SHARD_INDEX");
@@ -203,7 +237,10 @@ static int env_config(const char *prog, struct mpt__opts *o)
 		if (mpt__parse_uint(total, 1, 1000000, &t))
 			return bad(prog, "TEST_TOTAL_SHARDS", "not a shard count",
 				   "expected a whole number >= 1");
-		if (index && *index && (mpt__parse_uint(index, 0, t - 1, &i)))
+		if (!index || !*index)
+			return bad(prog, "TEST_SHARD_INDEX", "missing while TEST_TOTAL_SHARDS is set",
+				   "expected both, as Bazel sets them: 0 <= index < TEST_TOTAL_SHARDS");
+		if (mpt__parse_uint(index, 0, t - 1, &i))
 			return bad(prog, "TEST_SHARD_INDEX", "not a shard index",
 				   "expected 0 <= index < TEST_TOTAL_SHARDS");
 		o->shard_n = t;
@@ -257,6 +294,9 @@ int mpt__parse_opts(int argc, char **argv, int mode, struct mpt__opts *o)
 			const char *why;
 			if (mpt__parse_duration(v, &o->timeout_ns, &why))
 				return bad(prog, a, "not a duration", why);
+			if (o->timeout_ns < 1000000)
+				return bad(prog, a, "below 1 ms, the shortest timeout",
+					   "expected a duration of at least 1ms, such as 30s or 250ms");
 			continue;
 		}
 		if ((v = value_of(a, "--max-procs", &m))) {
@@ -331,6 +371,9 @@ int mpt__parse_opts(int argc, char **argv, int mode, struct mpt__opts *o)
 				continue;
 			}
 			if ((v = value_of(a, "--filter", &m))) {
+				if (!*v)
+					return bad(prog, a, "empty pattern",
+						   "expected a glob on suite/name, e.g. pipes/*");
 				o->filters = mpt__xrealloc(o->filters, sizeof(char *) * (size_t)(o->nfilters + 1));
 				o->filters[o->nfilters++] = (char *)v;
 				continue;
@@ -347,9 +390,15 @@ int mpt__parse_opts(int argc, char **argv, int mode, struct mpt__opts *o)
 			}
 			if (jv) {
 				unsigned long long n;
-				if (mpt__parse_uint(jv, 1, 1024, &n))
-					return bad(prog, a, "not a job count",
-						   "expected a whole number from 1 to 1024");
+				if (mpt__parse_uint(jv, 1, 1024, &n)) {
+					/* -j N: the token is both words. */
+					char *tok = jv == argv[i] ? mpt__xasprintf("-j %s", jv)
+								  : mpt__xstrdup(a);
+					rc = bad(prog, tok, "not a job count",
+						 "expected a whole number from 1 to 1024");
+					free(tok);
+					return rc;
+				}
 				o->cfg.jobs = (int)n;
 				continue;
 			}
@@ -397,6 +446,22 @@ int mpt__opts_selects(const struct mpt__opts *o, const char *name)
 		if (fnmatch(o->filters[i], name, 0) == 0)
 			return 1;
 	return 0;
+}
+
+int mpt__opts_no_match(const struct mpt__opts *o, size_t matched)
+{
+	if (!o->nfilters || matched || o->list)
+		return 0;
+	char *tok = mpt__xstrdup("");
+	for (int i = 0; i < o->nfilters; i++) {
+		char *t = mpt__xasprintf("%s%s--filter=%s", tok, i ? " " : "", o->filters[i]);
+		free(tok);
+		tok = t;
+	}
+	int rc = bad(o->cfg.prog, tok, "no test matches",
+		     "expected a glob on suite/name; --list shows the names");
+	free(tok);
+	return rc;
 }
 
 int mpt__opts_in_shard(const struct mpt__opts *o, unsigned long long index)

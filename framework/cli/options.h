@@ -30,6 +30,10 @@ void mpt__opts_free(struct mpt__opts *o);
 /* Whether the test suite/name is selected by the --filter globs (any of
  * them; every test when there is none). */
 int mpt__opts_selects(const struct mpt__opts *o, const char *name);
+/* When --filter was given and matched none of the tests (matched: how
+ * many it did, before sharding): prints one line and returns 2; else 0.
+ * --list shows an empty list instead. */
+int mpt__opts_no_match(const struct mpt__opts *o, size_t matched);
 /* Whether the index-th selected test (0-based) is in this run's shard:
  * shards split the filtered list round-robin. */
 int mpt__opts_in_shard(const struct mpt__opts *o, unsigned long long index);

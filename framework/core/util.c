@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -275,8 +276,65 @@ static mode_t current_umask(void)
 	return m;
 }
 
+int mpt__write_target(const char *path)
+{
+	static const char *const fdnames[] = {"/dev/fd/", "/proc/self/fd/"};
+	if (!strcmp(path, "/dev/stdout"))
+		return 1;
+	if (!strcmp(path, "/dev/stderr"))
+		return 2;
+	for (size_t i = 0; i < sizeof fdnames / sizeof fdnames[0]; i++) {
+		size_t n = strlen(fdnames[i]);
+		unsigned long long fd;
+		if (!strncmp(path, fdnames[i], n) && !mpt__parse_uint(path + n, 0, INT_MAX, &fd))
+			return (int)fd;
+	}
+	struct stat st;
+	if (lstat(path, &st) < 0 || S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ||
+	    S_ISDIR(st.st_mode))
+		return MPT__TARGET_FILE;
+	return S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) ? MPT__TARGET_DIRECT
+							    : MPT__TARGET_OTHER;
+}
+
+/* Writes through fd (a dup of it, so that it stays open), or -1. */
+static int write_in_place(int fd, int (*fn)(FILE *f, void *arg), void *arg)
+{
+	if (fd < 0)
+		return -1;
+	FILE *f = fdopen(fd, "we");
+	if (!f) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	int rc = fn(f, arg);
+	if (fflush(f) != 0 || ferror(f))
+		rc = -1;
+	int e = errno;
+	if (fclose(f) != 0 && rc == 0) {
+		rc = -1;
+		e = errno;
+	}
+	errno = e;
+	return rc;
+}
+
 int mpt__write_atomic(const char *path, int (*fn)(FILE *f, void *arg), void *arg)
 {
+	int target = mpt__write_target(path);
+	if (target >= 0) {
+		/* What this process wrote there so far goes first. */
+		fflush(target == 1 ? stdout : target == 2 ? stderr : NULL);
+		return write_in_place(fcntl(target, F_DUPFD_CLOEXEC, 3), fn, arg);
+	}
+	if (target == MPT__TARGET_DIRECT)
+		return write_in_place(open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY), fn, arg);
+	if (target == MPT__TARGET_OTHER) {
+		errno = EINVAL;
+		return -1;
+	}
 	char *copy = mpt__xstrdup(path);
 	char *tmp = mpt__xasprintf("%s/.%s.XXXXXX", dirname(copy),
 				   strrchr(path, '/') ? strrchr(path, '/') + 1 : path);

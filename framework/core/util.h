@@ -56,11 +56,22 @@ ssize_t mpt__read_file(const char *path, char *buf, size_t size);
 /* The process's short name from /proc/PID/comm, or "?". */
 void mpt__proc_comm(pid_t pid, char *buf, size_t size);
 
+/* How mpt__write_atomic writes path: a descriptor number >= 0 for
+ * /dev/stdout, /dev/stderr, /dev/fd/N and /proc/self/fd/N (written to the
+ * process's own descriptor, where it stands); MPT__TARGET_DIRECT for an
+ * existing FIFO or character device (opened and written in place: a
+ * FIFO's reader sees the report, /dev/null takes it); MPT__TARGET_OTHER
+ * for an existing file of another type (a socket, a block device), which
+ * is not written; else MPT__TARGET_FILE. */
+enum { MPT__TARGET_FILE = -1, MPT__TARGET_DIRECT = -2, MPT__TARGET_OTHER = -3 };
+int mpt__write_target(const char *path);
+
 /* Writes a file atomically: fn writes to a temporary file in the same
  * directory, which is renamed over path when fn returns 0 (a reader never
  * sees half a report, a failure leaves no partial file, and a symlink at
  * path is replaced, not followed). Mode 0644, or less under a stricter
- * umask. Returns 0, or -1 with errno. */
+ * umask. Targets that are not files (mpt__write_target) are written in
+ * place, not atomically. Returns 0, or -1 with errno. */
 int mpt__write_atomic(const char *path, int (*fn)(FILE *f, void *arg),
 		      void *arg);
 

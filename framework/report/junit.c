@@ -44,11 +44,20 @@ int mpt__report_junit(FILE *f, void *arg)
 			text(f, r->reason ? r->reason : "skipped");
 			fputs("\"/>\n", f);
 		} else if (r->status == MPT__FAIL || r->status == MPT__ERROR) {
+			/* An error (the test could not run to its end: not
+			 * found, interrupted) says why; a failure, its first
+			 * finding. */
 			const struct mpt__finding *x = r->findings;
-			const char *tag = r->status == MPT__FAIL ? "failure" : "error";
+			int error = r->status == MPT__ERROR;
+			const char *tag = error ? "error" : "failure";
+			const char *why = error && r->reason ? r->reason : x ? x->message : "failed";
 			fprintf(f, "      <%s message=\"", tag);
-			text(f, x ? x->message : "failed");
-			fprintf(f, "\" type=\"%s\">", x ? mpt__kind_name(x->kind) : "error");
+			text(f, why);
+			fprintf(f, "\" type=\"%s\">", !error && x ? mpt__kind_name(x->kind) : "error");
+			if (error && r->reason) {
+				text(f, r->reason);
+				fputc('\n', f);
+			}
 			for (; x; x = x->next) {
 				fprintf(f, "%s: ", mpt__kind_name(x->kind));
 				if (x->process)

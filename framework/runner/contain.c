@@ -328,15 +328,30 @@ static int has_token(pid_t pid, unsigned long token)
 	}
 	if (found)
 		return 1;
-	/* Exec'd ones carry MPT_TEST_TOKEN. */
+	/* Exec'd ones carry MPT_TEST_TOKEN; those exec'd with an empty
+	 * environment got the region's descriptor (MPT_REGION_FD) back from
+	 * the shim, and hold it before the shim in them maps it. */
 	static char env[1 << 16];
 	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
 	ssize_t len = mpt__read_file(path, env, sizeof env);
 	snprintf(want, sizeof want, "MPT_TEST_TOKEN=%d-%lu", (int)getpid(), token);
-	for (ssize_t i = 0; i < len; i += (ssize_t)strlen(env + i) + 1)
+	int regionfd = -1;
+	for (ssize_t i = 0; i < len; i += (ssize_t)strlen(env + i) + 1) {
 		if (strcmp(env + i, want) == 0)
 			return 1;
-	return 0;
+		if (!strncmp(env + i, "MPT_REGION_FD=", 14))
+			regionfd = atoi(env + i + 14);
+	}
+	if (regionfd < 0)
+		return 0;
+	char link[128], target[128];
+	snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)pid, regionfd);
+	ssize_t n = readlink(link, target, sizeof target - 1);
+	if (n <= 0)
+		return 0;
+	target[n] = 0;
+	snprintf(want, sizeof want, "/memfd:mptest-region-%d-%lu ", (int)getpid(), token);
+	return !strncmp(target, want, strlen(want));
 }
 
 static int is_zombie(pid_t pid)

@@ -1080,6 +1080,18 @@ int mpt__run(const struct mpt__config *cfg, struct mpt__job *jobs, size_t n)
 {
 	struct run R = {.cfg = cfg, .jobs = jobs, .n = n, .sigfd = -1};
 	R.self = getpid();
+	/* A closed standard descriptor would be taken by the next open (the
+	 * signalfd, a region) and the report written into that: it gets
+	 * /dev/null, read-only, so that a report to a closed stdout fails as
+	 * a report to a full disk does. */
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int d = open("/dev/null", O_RDONLY);
+			if (d >= 0 && d != fd) {
+				dup2(d, fd);
+				close(d);
+			}
+		}
 	ssize_t len = readlink("/proc/self/exe", R.self_exe, sizeof R.self_exe - 1);
 	R.self_exe[len > 0 ? len : 0] = 0;
 	R.nslots = cfg->jobs > 0 ? cfg->jobs : 1;
@@ -1174,7 +1186,16 @@ int mpt__run(const struct mpt__config *cfg, struct mpt__job *jobs, size_t n)
 			printf(", %zu skipped", R.sum.skipped);
 		putchar('\n');
 	}
-	fflush(stdout);
+	/* The report on stdout is the run's result, as a file's is. */
+	int out_err = fflush(stdout) != 0 ? errno : 0;
+	if (!out_err && ferror(stdout) && (fcntl(1, F_GETFL) & O_ACCMODE) == O_RDONLY)
+		out_err = EBADF; /* it was closed: the /dev/null above */
+	if (out_err || ferror(stdout)) {
+		fprintf(stderr, "%s: cannot write the %s report to standard output%s%s\n",
+			cfg->prog, cfg->tap ? "TAP" : "test", out_err ? ": " : "",
+			out_err ? strerror(out_err) : "");
+		R.internal_error = 1;
+	}
 	int rep = write_reports(&R);
 
 	mpt__contain_free(R.contain);

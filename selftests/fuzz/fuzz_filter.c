@@ -8,6 +8,7 @@
  * Besides what the sanitizers catch (and libFuzzer's timeout: a glob that
  * takes seconds to match is a finding too), it checks:
  *  - the filter is kept as given, and with no filter every test runs;
+ *    an empty filter is refused (empty tokens are not used otherwise);
  *  - several filters select exactly the tests any one of them selects;
  *  - a name with its glob characters escaped selects that name, "*"
  *    selects every name, and "*GLOB" selects whatever GLOB does;
@@ -89,7 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i <= size - 1 && ntok < MAX_TOKENS; i++) {
 		if (i == size - 1 || text[i] == 0 || text[i] == '\n') {
 			text[i] = 0;
-			tok[ntok++] = text + start;
+			if (text[start])
+				tok[ntok++] = text + start;
 			start = i + 1;
 		}
 	}
@@ -97,6 +99,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		nf = ntok;
 	char **filters = tok, **names = tok + nf;
 	int nnames = ntok - nf;
+
+	struct mpt__opts empty = {.cfg.prog = PROG};
+	char *eargv[] = {PROG, "--filter=", NULL};
+	char *msg = NULL;
+	size_t msglen = 0;
+	FILE *saved = stderr;
+	stderr = open_memstream(&msg, &msglen); /* the message is not the point */
+	CHECK(stderr);
+	int rc = mpt__parse_opts(2, eargv, MPT__MODE_TESTS, &empty);
+	fclose(stderr);
+	stderr = saved;
+	free(msg);
+	CHECK(rc == 2);
+	mpt__opts_free(&empty);
 
 	struct sel all, none, one[3];
 	parse(filters, nf, 0, 0, &all);

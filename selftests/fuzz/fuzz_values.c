@@ -65,10 +65,13 @@ static void parse(char **argv, int argc, struct parsed *p)
 		CHECK(p->len == 0);
 	} else {
 		/* One line naming the token: "fz: TOKEN — why (hint)"; a tool
-		 * that is not installed is named by its option alone. */
+		 * that is not installed is named by its option alone, -j N by
+		 * both words. */
 		char *want = !strncmp(argv[1], "--faketime=", 11) &&
 				     mpt__faketime_spec_ok(argv[1] + 11)
 			? mpt__xstrdup(PROG ": --faketime — ")
+			: argc == 3 && !strcmp(argv[1], "-j")
+			? mpt__xasprintf(PROG ": -j %s — ", argv[2])
 			: mpt__xasprintf(PROG ": %s — ", argv[1]);
 		CHECK(!strncmp(p->err, want, strlen(want)));
 		free(want);
@@ -145,8 +148,12 @@ static void check_timeout(const char *v)
 	int64_t ns = -1;
 	const char *why;
 	int ok = mpt__parse_duration(v, &ns, &why) == 0;
-	CHECK(ok == (p.rc == 0));
-	if (ok) {
+	/* Below 1 ms is refused, by its own message. */
+	int short_one = ok && ns < 1000000;
+	CHECK((ok && !short_one) == (p.rc == 0));
+	if (short_one) {
+		CHECK(strstr(p.err, "below 1 ms"));
+	} else if (ok) {
 		CHECK(p.o.timeout_ns == ns);
 		CHECK(ns >= 1 && ns <= 1000000000000000000LL);
 		char text[64];
