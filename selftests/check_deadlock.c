@@ -4,10 +4,15 @@
  * each slow-but-moving twin must pass untouched. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -365,6 +370,70 @@ START_TEST(slow_tests_pass)
 }
 END_TEST
 
+/* The waker outside the tree: this process's child holds a mutex in
+ * shm_open() memory for a second and a half, then, a second later, posts a
+ * named semaphore; the test in the tree waits for both. Neither wait is a
+ * deadlock, though nobody in the tree could end it. */
+START_TEST(waker_outside_the_tree)
+{
+	char name[64], sname[80], shm_env[96];
+	snprintf(name, sizeof name, "/mpt-selftest-%d", (int)getpid());
+	snprintf(sname, sizeof sname, "%s-sem", name);
+	snprintf(shm_env, sizeof shm_env, "MPT_SELFTEST_SHM=%s", name);
+	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert(fd >= 0);
+	ck_assert(ftruncate(fd, sizeof(pthread_mutex_t)) == 0);
+	pthread_mutex_t *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert(m != MAP_FAILED);
+	close(fd);
+	pthread_mutexattr_t at;
+	pthread_mutexattr_init(&at);
+	pthread_mutexattr_setpshared(&at, PTHREAD_PROCESS_SHARED);
+	pthread_mutex_init(m, &at);
+	sem_t *sem = sem_open(sname, O_CREAT | O_EXCL, 0600, 0);
+	ck_assert(sem != SEM_FAILED);
+	int ready[2];
+	ck_assert(pipe(ready) == 0);
+	pid_t waker = fork();
+	ck_assert(waker >= 0);
+	if (waker == 0) {
+		pthread_mutex_lock(m);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		usleep(1500000);
+		pthread_mutex_unlock(m);
+		usleep(1000000);
+		sem_post(sem);
+		usleep(500000);
+		_exit(0);
+	}
+	char c;
+	ck_assert(read(ready[0], &c, 1) == 1);
+	close(ready[0]);
+	close(ready[1]);
+	char *json = path_in(scratch(), "outside.json");
+	char *argv[] = {prog("deadlocks"), opt("--filter", "outside/waker_outside_the_tree"),
+			opt("--json", json), NULL};
+	char *env[] = {shm_env, NULL};
+	struct run_result r = run_cmd(argv, env, 60);
+	int st;
+	waitpid(waker, &st, 0);
+	shm_unlink(name);
+	sem_unlink(sname);
+	json_object *rep = json_load(json);
+	ck_assert_msg(rep != NULL, "no JSON report; stdout:\n%s\nstderr:\n%s", r.out, r.err);
+	json_object *t = json_test(rep, "outside/waker_outside_the_tree");
+	ck_assert(t != NULL);
+	ck_assert_int_eq(json_count_kind(t, "deadlock"), 0);
+	ck_assert_msg(!strcmp(json_str(t, "status"), "pass"), "status %s\n%s", json_str(t, "status"),
+		      r.out);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	json_object_put(rep);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(graph_file)
 {
 	char *dot = path_in(scratch(), "deadlock.dot");
@@ -501,6 +570,7 @@ int main(void)
 	tcase_add_test(t, fcntl_holder_sleeps);
 	tcase_add_test(t, many_workers_grouped);
 	tcase_add_test(t, slow_tests_pass);
+	tcase_add_test(t, waker_outside_the_tree);
 	tcase_add_test(t, graph_file);
 	tcase_add_test(t, no_stack_tools);
 	tcase_add_test(t, mpt_run_plain_program);

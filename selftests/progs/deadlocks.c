@@ -621,3 +621,33 @@ MPT_TEST(deadlock, many_workers_keep_write_end, .timeout_ms = 20000)
 	for (int i = 0; i < 40; i++)
 		waitpid(w[i], NULL, 0);
 }
+
+/* Slow but moving: the waker is a process outside the test's tree
+ * (selftests/check_deadlock.c starts it and names the objects in
+ * MPT_SELFTEST_SHM). It holds a process-shared mutex in shm_open() memory
+ * for a while, then posts a named semaphore: no process of the tree can
+ * end either wait, yet both end. */
+MPT_TEST(outside, waker_outside_the_tree, .timeout_ms = 20000)
+{
+	const char *name = getenv("MPT_SELFTEST_SHM");
+	if (!name)
+		MPT_SKIP("needs the outside process of check_deadlock (MPT_SELFTEST_SHM)");
+	int fd = shm_open(name, O_RDWR, 0);
+	MPT_ASSERT(fd >= 0);
+	pthread_mutex_t *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	MPT_ASSERT(m != MAP_FAILED);
+	close(fd);
+	MPT_ASSERT_EQ(pthread_mutex_lock(m), 0);
+	MPT_ASSERT_EQ(pthread_mutex_unlock(m), 0);
+	munmap(m, sizeof *m);
+	char sname[128];
+	snprintf(sname, sizeof sname, "%s-sem", name);
+	sem_t *s = sem_open(sname, 0);
+	MPT_ASSERT(s != SEM_FAILED);
+	while (sem_wait(s) < 0)
+		MPT_ASSERT_EQ(errno, EINTR);
+	/* Handed back: the shim reads a unit taken and never posted by a
+	 * process of the test as a semaphore held (lock-held). */
+	MPT_ASSERT_OK(sem_post(s));
+	sem_close(s);
+}
