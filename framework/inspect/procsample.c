@@ -249,27 +249,28 @@ void mpt__thread_wchan(pid_t pid, pid_t tid, char *buf, size_t n)
 	buf[strcspn(buf, "\n")] = 0;
 }
 
-int mpt__may_get_timer_signal(pid_t pid)
+int mpt__timer_signal_likely(pid_t pid, uint64_t caught)
 {
-	char path[64], buf[4096];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	if (mpt__read_file(path, buf, sizeof buf) > 0) {
-		const char *c = strstr(buf, "\nSigCgt:");
-		unsigned long long caught = c ? strtoull(c + 8, NULL, 16) : 0;
 #define BIT(sig) (1ULL << ((sig) - 1))
-		/* Programs that clean up on every fatal signal (sort, for
-		 * one) catch SIGALRM along with the rest: that says nothing
-		 * about a timer. */
-		int cleanup = 0;
-		static const int fatal[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGXCPU};
-		for (size_t i = 0; i < sizeof fatal / sizeof *fatal; i++)
-			cleanup += (caught & BIT(fatal[i])) != 0;
-		if ((caught & BIT(SIGALRM)) && cleanup < 3)
-			return 1;
+	/* Programs that clean up on every fatal signal (sort, for one) catch
+	 * SIGALRM along with the rest: that says nothing about a timer. */
+	int cleanup = 0;
+	static const int fatal[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGXCPU};
+	for (size_t i = 0; i < sizeof fatal / sizeof *fatal; i++)
+		cleanup += (caught & BIT(fatal[i])) != 0;
+	if ((caught & BIT(SIGALRM)) && cleanup < 3)
+		return 1;
 #undef BIT
-	}
+	char path[64], buf[4096];
 	snprintf(path, sizeof path, "/proc/%d/timers", (int)pid);
 	return mpt__read_file(path, buf, sizeof buf) > 0;
+}
+
+int mpt__may_get_timer_signal(pid_t pid)
+{
+	uint64_t caught = 0, ignored;
+	mpt__signal_masks(pid, &caught, &ignored);
+	return mpt__timer_signal_likely(pid, caught);
 }
 
 int mpt__read_mem(pid_t pid, uintptr_t addr, void *buf, size_t n)

@@ -65,6 +65,8 @@ pid_t mpt__tid_tgid(pid_t tid);
  * unless it catches most fatal signals alike, as cleanup handlers do) or
  * has a POSIX timer (/proc/PID/timers). */
 int mpt__may_get_timer_signal(pid_t pid);
+/* The same, with its SigCgt mask already read (mpt__signal_masks). */
+int mpt__timer_signal_likely(pid_t pid, uint64_t caught);
 
 /* Where a thread sleeps in the kernel ("anon_pipe_write"); empty when
  * unknown. */

@@ -473,16 +473,15 @@ static int classify(struct mpt__region *r, struct node *nd,
  * (procsample.c), or an alarm()/setitimer() the shim saw that is still
  * due (or fired so recently that its signal may still be on its way), and
  * SIGALRM is not ignored. */
-static int timer_pending(struct mpt__region *r, struct node *nd)
+static int timer_pending(struct mpt__region *r, struct node *nd, uint64_t caught,
+			 uint64_t ignored)
 {
-	if (mpt__may_get_timer_signal(nd->pid))
+	if (mpt__timer_signal_likely(nd->pid, caught))
 		return 1;
-	const struct mpt__proc *p = r ? mpt__proc_find(r, nd->pid) : NULL;
-	int64_t due = p ? atomic_load(&((struct mpt__proc *)p)->alarm_ns) : 0;
+	struct mpt__proc *p = r ? mpt__proc_find(r, nd->pid) : NULL;
+	int64_t due = p ? atomic_load(&p->alarm_ns) : 0;
 	if (due == 0 || due + 200000000LL < mpt__now_ns())
 		return 0;
-	uint64_t caught, ignored;
-	mpt__signal_masks(nd->pid, &caught, &ignored);
 	return !(ignored & SIGBIT(SIGALRM));
 }
 
@@ -490,11 +489,8 @@ static int timer_pending(struct mpt__region *r, struct node *nd)
  * Handlers of faults a process raises itself (SIGSEGV, SIGBUS, SIGFPE,
  * SIGILL, SIGTRAP, SIGSYS, SIGPIPE) do not count; a SIGCHLD handler
  * counts while a child of it is live. */
-static int wakeable(struct sample *S, struct node *nd)
+static int wakeable(struct sample *S, struct node *nd, uint64_t caught)
 {
-	uint64_t caught, ignored;
-	if (mpt__signal_masks(nd->pid, &caught, &ignored) < 0)
-		return 0;
 	caught &= ~(SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGFPE) | SIGBIT(SIGILL) |
 		    SIGBIT(SIGTRAP) | SIGBIT(SIGSYS) | SIGBIT(SIGPIPE));
 	if (caught & SIGBIT(SIGCHLD)) {
@@ -1125,11 +1121,13 @@ int mpt__watch_sample(struct mpt__watch *W, struct mpt__region *r,
 		/* alarm() before a blocking call is a classic timeout, and a
 		 * wait a timer may end is not stuck: a handler interrupts it,
 		 * or the default action ends the process. */
-		if (timer_pending(r, &S.n[i])) {
+		uint64_t caught = 0, ignored = 0;
+		mpt__signal_masks(S.n[i].pid, &caught, &ignored);
+		if (timer_pending(r, &S.n[i], caught, ignored)) {
 			S.n[i].blocked = 0;
 			S.n[i].timer = 1;
 		}
-		S.n[i].wakeable = wakeable(&S, &S.n[i]);
+		S.n[i].wakeable = wakeable(&S, &S.n[i], caught);
 	}
 	for (int i = 0; i < S.nn; i++)
 		for (int j = 0; S.n[i].blocked && j < S.n[i].nw; j++)
