@@ -360,11 +360,23 @@ static void snap_one(int fd, void *arg)
 	}
 }
 
+/* Under Valgrind each forked child opens its own log (--log-file=...%p)
+ * after the fork, where no snapshot sees it: leaders list /proc there. */
+static int under_valgrind(void)
+{
+	static int known; /* 1 no, 2 yes */
+	if (!known) {
+		const char *p = getenv("LD_PRELOAD");
+		known = p && strstr(p, "vgpreload") ? 2 : 1;
+	}
+	return known == 2;
+}
+
 void mpt__fd_runner_snapshot(void);
 void mpt__fd_runner_snapshot(void)
 {
-	if (inited)
-		return; /* the shim was on in this image: not a runner */
+	if (inited || under_valgrind())
+		return; /* the shim was on in this image (not a runner), or a tool's */
 	int e = errno;
 	memset(base_bits, 0, sizeof base_bits);
 	for (int fd = BASE_BITS; snap_high && fd < FD_MAX; fd++)
