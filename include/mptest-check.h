@@ -52,7 +52,9 @@
  *     when the body has failed already, Check reports that failure (the
  *     teardown still cleans up).
  *     Use fork mode for multi-process code. (The guard takes CK_NOFORK from
- *     CK_FORK=no, or from seeing a second test in the same process.)
+ *     CK_FORK=no, from seeing a second test in the same process, or from a
+ *     parent that is not the suite's runner, the same program: so at the
+ *     first test too when srunner_set_fork_status set it.)
  *   - Run the Check program under mpt-run to get the checks for every
  *     process of the whole run instead (see examples/check-adapter). The
  *     guard keeps working there, beside the preload library. */

@@ -429,10 +429,16 @@ static void all_dead(const char *pidfile)
 	ck_assert_int_eq(n, 3);
 }
 
-static void guard_verdicts(const char *ck_fork)
+/* mode: NULL (fork mode), "no" (CK_FORK=no) or "code" (CK_NOFORK set with
+ * srunner_set_fork_status(), which leaves no trace in the environment). */
+static void guard_verdicts(const char *mode)
 {
-	char *pidfile = path_in(scratch(), ck_fork ? "ck-nofork.pids" : "ck-fork.pids");
-	char *env[] = {ck_fork ? opt("CK_FORK", ck_fork) : NULL, NULL};
+	const char *ck_fork = mode; /* any NOFORK */
+	char *pidfile = path_in(scratch(), !mode ? "ck-fork.pids" : !strcmp(mode, "no")
+					   ? "ck-nofork.pids" : "ck-nofork-code.pids");
+	char *env[] = {!mode ? NULL : !strcmp(mode, "no") ? opt("CK_FORK", "no")
+							  : "MPT_SELFTEST_NOFORK_IN_CODE=1",
+		       NULL};
 	char *argv[] = {bin("selftests/progs/integ_check"), pidfile, NULL};
 	struct run_result r = run_cmd(argv, env, 120);
 	ck_assert_msg(r.status == 1, "exit %d: %s %s", r.status, r.out, r.err);
@@ -494,6 +500,15 @@ END_TEST
 START_TEST(check_guard_nofork_mode)
 {
 	guard_verdicts("no");
+}
+END_TEST
+
+/* The first test of a CK_NOFORK runner used to be taken for fork mode:
+ * its process's descriptors were checked, and the message file Check
+ * reopens between the fixture and the test was an fd-leak. */
+START_TEST(check_guard_nofork_in_code)
+{
+	guard_verdicts("code");
 }
 END_TEST
 
@@ -630,6 +645,7 @@ int main(void)
 	tcase_add_test(t, valgrind_usage);
 	tcase_add_test(t, check_guard_fork_mode);
 	tcase_add_test(t, check_guard_nofork_mode);
+	tcase_add_test(t, check_guard_nofork_in_code);
 	tcase_add_test(t, check_example);
 	tcase_add_test(t, missing_tool_is_a_skip);
 	suite_add_tcase(s, t);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,6 +99,21 @@ static int descendants(pid_t *out, int max)
 	return n;
 }
 
+/* Check's fork mode runs each test in a child of the process that runs
+ * the suite, the same program; in CK_NOFORK the test runs in that process,
+ * whose parent (a shell, make, mpt-run) is another program. This tells
+ * the two apart at the first test too, where srunner_set_fork_status() set
+ * in the code leaves no other trace. */
+static int parent_runs_this_program(void)
+{
+	char path[64];
+	struct stat self, parent;
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)getppid());
+	if (stat("/proc/self/exe", &self) < 0 || stat(path, &parent) < 0)
+		return 1; /* cannot tell: assume fork mode, as before */
+	return self.st_dev == parent.st_dev && self.st_ino == parent.st_ino;
+}
+
 void mpt_guard_begin(void)
 {
 	if (G.on)
@@ -109,10 +125,11 @@ void mpt_guard_begin(void)
 	G.nbase = mpt__children_of(G.self, kids, 0, MAX_BASE);
 	memcpy(G.base, kids, sizeof kids[0] * (size_t)G.nbase);
 	/* Check's fork mode gives each test a fresh process; a second test in
-	 * this one, or CK_FORK=no, means CK_NOFORK. */
+	 * this one, CK_FORK=no, or a parent that is not the suite's runner
+	 * means CK_NOFORK. */
 	const char *ck_fork = getenv("CK_FORK");
 	G.shared = (ck_fork && !strcmp(ck_fork, "no")) ||
-		   (G.region && G.region_owner == G.self);
+		   (G.region && G.region_owner == G.self) || !parent_runs_this_program();
 	G.saved = mpt__current;
 	G.own = mpt__current == NULL;
 	if (G.own) {

@@ -363,6 +363,10 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, adopted_zombie_not_ours);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
+	/* CK_NOFORK set in the code, not through CK_FORK=no: the guard must
+	 * tell it from fork mode at the first test already. */
+	if (getenv("MPT_SELFTEST_NOFORK_IN_CODE"))
+		srunner_set_fork_status(sr, CK_NOFORK);
 	srunner_run_all(sr, CK_VERBOSE);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
