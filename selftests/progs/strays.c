@@ -20,7 +20,12 @@ static void sh_unmarked(const char *script, int raw)
 	MPT_ASSERT_OK(p);
 	if (p == 0) {
 		char *argv[] = {"sh", "-c", (char *)script, NULL};
-		char *envp[] = {NULL};
+		/* Empty but for ASAN_OPTIONS: in an ASan build the shim the
+		 * execve wrapper gives back to sh needs it to start. */
+		char asan[512];
+		const char *a = getenv("ASAN_OPTIONS");
+		snprintf(asan, sizeof asan, "ASAN_OPTIONS=%s", a ? a : "");
+		char *envp[] = {a ? asan : NULL, NULL};
 		if (raw)
 			syscall(SYS_execve, "/bin/sh", argv, envp);
 		else
