@@ -266,13 +266,6 @@ int mpt__timer_signal_likely(pid_t pid, uint64_t caught)
 	return mpt__read_file(path, buf, sizeof buf) > 0;
 }
 
-int mpt__may_get_timer_signal(pid_t pid)
-{
-	uint64_t caught = 0, ignored;
-	mpt__signal_masks(pid, &caught, &ignored);
-	return mpt__timer_signal_likely(pid, caught);
-}
-
 int mpt__read_mem(pid_t pid, uintptr_t addr, void *buf, size_t n)
 {
 	char path[64];

@@ -60,12 +60,11 @@ int mpt__pid_alive(pid_t pid);
 /* The process a thread id belongs to (its tgid), or 0. */
 pid_t mpt__tid_tgid(pid_t tid);
 
-/* Whether a timer might interrupt pid's wait: it catches SIGALRM (alarm()
- * and setitimer(), which /proc does not show, are then likely in use;
- * unless it catches most fatal signals alike, as cleanup handlers do) or
- * has a POSIX timer (/proc/PID/timers). */
-int mpt__may_get_timer_signal(pid_t pid);
-/* The same, with its SigCgt mask already read (mpt__signal_masks). */
+/* Whether a timer might interrupt pid's wait, given its SigCgt mask
+ * (mpt__signal_masks): it catches SIGALRM (alarm() and setitimer(), which
+ * /proc does not show, are then likely in use; unless it catches most
+ * fatal signals alike, as cleanup handlers do) or has a POSIX timer
+ * (/proc/PID/timers). */
 int mpt__timer_signal_likely(pid_t pid, uint64_t caught);
 
 /* Where a thread sleeps in the kernel ("anon_pipe_write"); empty when
