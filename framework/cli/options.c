@@ -29,17 +29,16 @@ void mpt__usage(FILE *f, int mode, const char *prog)
 			   "each in its own process tree.\n\n", prog);
 	if (mode == MPT__MODE_TESTS)
 		fputs("  --list              list the tests (after --filter and --shard) and exit\n"
-		      "  --filter=GLOB       run the tests whose suite/name matches GLOB (repeatable)\n"
+		      "  --filter=GLOB       run the tests whose suite/name matches GLOB (repeatable);\n"
+		      "                      filters that match no test are an error (exit 2)\n"
 		      "  -j N, --jobs=N      run N tests at once (default 1)\n"
 		      "  --shard=K/N         run shard K of N (1 <= K <= N); also TEST_TOTAL_SHARDS\n"
 		      "                      and TEST_SHARD_INDEX (0-based) from Bazel, and then\n"
-		      "                      TEST_SHARD_STATUS_FILE is created to say so\n"
-		      "  --repeat=N          run every test N times\n"
-		      "  A --filter that matches no test is an error (exit 2); a shard with no\n"
-		      "  test passes.\n", f);
-	fputs("  --timeout=DUR       per-test limit (default 30s; MPT_TIMEOUT_MULTIPLIER scales it,\n"
-	      "                      from 0 to 1e6); DUR: a number with h, m, s, ms or us (at\n"
-	      "                      least 1ms; a bare number is seconds)\n"
+		      "                      TEST_SHARD_STATUS_FILE is created; an empty shard passes\n"
+		      "  --repeat=N          run every test N times\n", f);
+	fputs("  --timeout=DUR       per-test limit, default 30s: a number with h, m, s, ms or\n"
+	      "                      us, or bare seconds; at least 1ms (MPT_TIMEOUT_MULTIPLIER,\n"
+	      "                      above 0 and at most 1e6, scales it)\n"
 	      "  --max-procs=N       at most N live processes per test, zombies included: fork()\n"
 	      "                      fails with EAGAIN beyond (default 1024; 0 or unlimited: none)\n"
 	      "  --max-memory=SIZE   address space per process of a test, e.g. 64M (K, M, G;\n"
