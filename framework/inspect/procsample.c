@@ -439,14 +439,10 @@ out:
 	return rc;
 }
 
-void mpt__scan_holders(const pid_t *skip, int nskip, const unsigned long *inos,
-		       int n, unsigned *found)
+/* The next process in the /proc listing d that is not in skip, or 0. */
+static pid_t next_other_pid(DIR *d, const pid_t *skip, int nskip)
 {
-	DIR *d = opendir("/proc");
-	if (!d)
-		return;
 	struct dirent *e;
-	char path[300], link[128], info[512];
 	while ((e = readdir(d))) {
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
@@ -454,8 +450,21 @@ void mpt__scan_holders(const pid_t *skip, int nskip, const unsigned long *inos,
 		int mine = 0;
 		for (int i = 0; i < nskip && !mine; i++)
 			mine = skip[i] == pid;
-		if (mine)
-			continue;
+		if (!mine)
+			return pid;
+	}
+	return 0;
+}
+
+void mpt__scan_holders(const pid_t *skip, int nskip, const unsigned long *inos,
+		       int n, unsigned *found)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return;
+	char path[300], link[128], info[512];
+	pid_t pid;
+	while ((pid = next_other_pid(d, skip, nskip)) > 0) {
 		snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
 		DIR *fdd = opendir(path);
 		if (!fdd)
@@ -528,17 +537,9 @@ void mpt__scan_mappers(const pid_t *skip, int nskip, const struct mpt__file_id *
 	DIR *d = opendir("/proc");
 	if (!d)
 		return;
-	struct dirent *e;
 	char path[300], line[1024];
-	while ((e = readdir(d))) {
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		pid_t pid = (pid_t)atoi(e->d_name);
-		int mine = 0;
-		for (int i = 0; i < nskip && !mine; i++)
-			mine = skip[i] == pid;
-		if (mine)
-			continue;
+	pid_t pid;
+	while ((pid = next_other_pid(d, skip, nskip)) > 0) {
 		snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
 		FILE *f = fopen(path, "re");
 		if (!f)
