@@ -124,6 +124,11 @@ START_TEST(join_before_drain)
 	ASSERT_CONTAINS(detail, "p0.1 (pid ");
 	ASSERT_CONTAINS(detail, "was started by p0 at ");
 	ASSERT_CONTAINS(detail, "Fix: read the pipe to EOF before you waitpid() the writer.");
+	/* The stacks give each frame's file and line: the blocking calls'
+	 * own call sites in the test's source. */
+	const char *stacks = strstr(detail, "\nStacks (");
+	if (stacks)
+		ASSERT_CONTAINS(stacks, "deadlocks.c:");
 	json_object_put(rep);
 	run_free(&r);
 }

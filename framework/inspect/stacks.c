@@ -89,7 +89,7 @@ static pid_t spawn_tool(const char *tool, int gdb, pid_t target, char **env, int
 		return -1;
 	char pid[16];
 	snprintf(pid, sizeof pid, "%d", (int)target);
-	char *eu[] = {(char *)"eu-stack", (char *)"-p", pid, NULL};
+	char *eu[] = {(char *)"eu-stack", (char *)"-s", (char *)"-p", pid, NULL};
 	char *gd[] = {(char *)"gdb", (char *)"-batch", (char *)"-nx", (char *)"-p", pid,
 		      (char *)"-ex", (char *)"thread apply all bt", NULL};
 	posix_spawn_file_actions_t fa;
