@@ -504,6 +504,47 @@ START_TEST(preload_found_beside_libmptest)
 }
 END_TEST
 
+/* A test program run under mpt-run is a test program like any other
+ * (DESIGN §5): its own runner judges its tests — the outer session's
+ * preload library used to take them for processes of the outer test, so
+ * the inner report said PASS for a zombie, and a zombie the test allows
+ * was reported by the outer run. Its JSON report has the inner verdicts;
+ * the outer run sees the exit status. An exec'd program of an inner test
+ * is still watched (fd-leak across exec). */
+START_TEST(test_program_under_mpt_run)
+{
+	char *json = path_in(scratch(), "nested.json");
+	char *argv[] = {mpt_run(), "--", prog("hyg_proc"), "--filter=proc/zombie_*",
+			opt("--json", json), NULL};
+	struct run_result r = run_cmd(argv, NULL, 60);
+	ck_assert_msg(r.status == 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	ASSERT_CONTAINS(r.out, "FAIL  proc/zombie_buggy");
+	ASSERT_CONTAINS(r.out, "exit-status in p0");
+	ck_assert_msg(!strstr(r.out, "zombie: p0.5") && !strstr(r.out, "zombie: p0.2"),
+		      "the outer run reported the inner tests' processes:\n%s", r.out);
+	json_object *rep = json_load(json);
+	ck_assert_ptr_nonnull(rep);
+	expect_only(json_test(rep, "proc/zombie_buggy"), "proc/zombie_buggy", "zombie", "p0.1");
+	expect_clean(json_test(rep, "proc/zombie_fixed"), "proc/zombie_fixed");
+	expect_clean(json_test(rep, "proc/zombie_allowed"), "proc/zombie_allowed");
+	json_object_put(rep);
+	run_free(&r);
+
+	char *json2 = path_in(scratch(), "nested-fd.json");
+	char *argv2[] = {mpt_run(), "--", prog("hyg_fd"), "--filter=fd/pipe_into_exec_*",
+			 opt("--json", json2), NULL};
+	r = run_cmd(argv2, NULL, 60);
+	ck_assert_msg(r.status == 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	rep = json_load(json2);
+	ck_assert_ptr_nonnull(rep);
+	expect_only(json_test(rep, "fd/pipe_into_exec_buggy"), "fd/pipe_into_exec_buggy",
+		    "fd-leak", "p0.1");
+	expect_clean(json_test(rep, "fd/pipe_into_exec_fixed"), "fd/pipe_into_exec_fixed");
+	json_object_put(rep);
+	run_free(&r);
+}
+END_TEST
+
 /* Where it cannot be found, the programs the tests exec run unwatched (the
  * buggy test passes): the run says so, once, on stderr. */
 START_TEST(preload_missing_is_said_once)
@@ -1491,6 +1532,7 @@ static Suite *suite(void)
 	tcase_add_test(t, allowed_findings_take_no_slot);
 	tcase_add_test(t, run_level_allow_many);
 	tcase_add_test(t, preload_found_beside_libmptest);
+	tcase_add_test(t, test_program_under_mpt_run);
 	tcase_add_test(t, preload_missing_is_said_once);
 	tcase_add_test(t, scratch_directories_are_removed);
 	tcase_add_test(t, fallback_parallel_tests_stay_apart);

@@ -60,10 +60,56 @@ static int run_as_leader(const char *name)
 	exit(0);
 }
 
+/* A test program started inside another mptest session (mpt-run --
+ * ./tests, or a test that execs one) has the outer session's preload
+ * library in it, whose wrappers would take this program's own tests for
+ * processes of the outer test and file their findings there, while its
+ * own runner printed PASS. It runs as a test program like any other
+ * instead: executed again without the outer preload library and region,
+ * it is its own runner (the outer run still contains its tree, and sees
+ * its exit status). Returns only if that cannot be done. */
+static void leave_outer_session(char **argv)
+{
+	const char *fdv = getenv("MPT_REGION_FD"), *pre = getenv("LD_PRELOAD");
+	if (!fdv || !*fdv || !pre || !strstr(pre, "libmptest-preload"))
+		return;
+	char self[4096];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (len <= 0)
+		return;
+	self[len] = 0;
+	/* LD_PRELOAD without the shim (entries are separated by ':' or
+	 * spaces); what else was preloaded (libfaketime) stays. */
+	char *keep = mpt__xstrdup(pre), *out = mpt__xcalloc(strlen(pre) + 1, 1), *save = NULL;
+	for (char *e = strtok_r(keep, ": ", &save); e; e = strtok_r(NULL, ": ", &save)) {
+		const char *base = strrchr(e, '/');
+		if (!strncmp(base ? base + 1 : e, "libmptest-preload", 17))
+			continue;
+		if (*out)
+			strcat(out, ":");
+		strcat(out, e);
+	}
+	if (*out)
+		setenv("LD_PRELOAD", out, 1);
+	else
+		unsetenv("LD_PRELOAD");
+	free(keep);
+	free(out);
+	int fd = atoi(fdv);
+	if (fd > 2)
+		close(fd);
+	unsetenv("MPT_REGION_FD");
+	execv(self, argv);
+	/* Not executable again: go on inside the outer session, as before. */
+	setenv("MPT_REGION_FD", fdv, 1);
+	setenv("LD_PRELOAD", pre, 1);
+}
+
 int mpt_main(int argc, char **argv)
 {
 	if (argc == 2 && strncmp(argv[1], "--mpt-leader=", 13) == 0)
 		return run_as_leader(argv[1] + 13);
+	leave_outer_session(argv);
 	struct mpt__opts o = {0};
 	const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	const char *prog = argc > 0 ? (slash ? slash + 1 : argv[0]) : "mptest";
