@@ -297,6 +297,22 @@ int mpt__write_target(const char *path)
 							    : MPT__TARGET_OTHER;
 }
 
+/* fn's text into f, then f closed: 0, or -1 with errno from the first
+ * thing that failed. */
+static int write_and_close(FILE *f, int (*fn)(FILE *f, void *arg), void *arg)
+{
+	int rc = fn(f, arg);
+	if (fflush(f) != 0 || ferror(f))
+		rc = -1;
+	int e = errno;
+	if (fclose(f) != 0 && rc == 0) {
+		rc = -1;
+		e = errno;
+	}
+	errno = e;
+	return rc;
+}
+
 /* Writes through fd (a dup of it, so that it stays open), or -1. */
 static int write_in_place(int fd, int (*fn)(FILE *f, void *arg), void *arg)
 {
@@ -309,16 +325,7 @@ static int write_in_place(int fd, int (*fn)(FILE *f, void *arg), void *arg)
 		errno = e;
 		return -1;
 	}
-	int rc = fn(f, arg);
-	if (fflush(f) != 0 || ferror(f))
-		rc = -1;
-	int e = errno;
-	if (fclose(f) != 0 && rc == 0) {
-		rc = -1;
-		e = errno;
-	}
-	errno = e;
-	return rc;
+	return write_and_close(f, fn, arg);
 }
 
 int mpt__write_atomic(const char *path, int (*fn)(FILE *f, void *arg), void *arg)
@@ -356,14 +363,7 @@ int mpt__write_atomic(const char *path, int (*fn)(FILE *f, void *arg), void *arg
 		errno = e;
 		return -1;
 	}
-	int rc = fn(f, arg);
-	if (fflush(f) != 0 || ferror(f))
-		rc = -1;
-	int e = errno;
-	if (fclose(f) != 0 && rc == 0) {
-		rc = -1;
-		e = errno;
-	}
+	int rc = write_and_close(f, fn, arg), e = errno;
 	if (rc == 0 && rename(tmp, path) != 0) {
 		rc = -1;
 		e = errno;
