@@ -245,10 +245,7 @@ void mpt__assert_no_children(const char *file, int line)
 		if (end == p)
 			break;
 		p = end;
-		char stat[512], *rp;
-		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-		int zombie = mpt__read_file(path, stat, sizeof stat) > 0 &&
-			     (rp = strrchr(stat, ')')) && rp[2] == 'Z';
+		int zombie = mpt__proc_state((pid_t)pid) == 'Z';
 		const char *id = mpt__current ? mpt__proc_id(mpt__current, (pid_t)pid) : NULL;
 		if (used < sizeof list - 80)
 			used += (size_t)snprintf(list + used, sizeof list - used, "%s%ld (%s, %s)",

@@ -249,6 +249,16 @@ ssize_t mpt__read_file(const char *path, char *buf, size_t size)
 	return (ssize_t)len;
 }
 
+char mpt__proc_state(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (mpt__read_file(path, buf, sizeof buf) <= 0)
+		return 0;
+	const char *rp = strrchr(buf, ')'); /* the name may hold anything */
+	return rp && rp[1] ? rp[2] : 0;
+}
+
 void mpt__proc_comm(pid_t pid, char *buf, size_t size)
 {
 	char path[64];

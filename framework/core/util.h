@@ -53,6 +53,10 @@ const char *mpt__errno_name(int err);
  * or -1. The result is NUL-terminated. */
 ssize_t mpt__read_file(const char *path, char *buf, size_t size);
 
+/* The process's state letter from /proc/PID/stat ('R', 'S', 'T', 'Z',
+ * ...), or 0 when it is gone. */
+char mpt__proc_state(pid_t pid);
+
 /* The process's short name from /proc/PID/comm, or "?". */
 void mpt__proc_comm(pid_t pid, char *buf, size_t size);
 

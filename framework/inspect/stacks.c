@@ -65,21 +65,8 @@ struct job {
  * at the detach. */
 static int stopped_or_gone(pid_t pid)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 1;
-	buf[n] = 0;
-	const char *rp = strrchr(buf, ')'); /* the name may hold anything */
-	if (!rp || !rp[1] || !rp[2])
-		return 1;
-	char st = rp[2];
-	return st == 'T' || st == 't' || st == 'Z' || st == 'X';
+	char st = mpt__proc_state(pid);
+	return !st || st == 'T' || st == 't' || st == 'Z' || st == 'X';
 }
 
 static pid_t spawn_tool(const char *tool, int gdb, pid_t target, char **env, int *fd)

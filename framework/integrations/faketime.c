@@ -5,6 +5,7 @@
  * stay real. */
 #define _GNU_SOURCE
 #include "integrations.h"
+#include "../core/util.h"
 
 #include <ctype.h>
 #include <signal.h>
@@ -70,16 +71,8 @@ int mpt__faketime_spec_ok(const char *spec)
  * dead by now, so a live one is somebody else that reused the pid. */
 static int live(pid_t pid)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *rp = strrchr(buf, ')');
-	return rp && rp[1] && rp[2] != 'Z' && rp[2] != 'X';
+	char st = mpt__proc_state(pid);
+	return st && st != 'Z' && st != 'X';
 }
 
 void mpt__faketime_cleanup(const pid_t *pids, int n, double since_realtime)

@@ -72,17 +72,6 @@ static int in_base(pid_t pid)
 	return 0;
 }
 
-/* State letter from /proc/PID/stat, or 0 when it is gone. */
-static char state_of(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if (mpt__read_file(path, buf, sizeof buf) <= 0)
-		return 0;
-	char *rp = strrchr(buf, ')');
-	return rp && rp[1] ? rp[2] : 0;
-}
-
 /* Every descendant of this process (children first), outside the baseline. */
 static int descendants(pid_t *out, int max)
 {
@@ -218,7 +207,7 @@ static void read_records(struct mpt__region *g)
 static void leaked(const pid_t *pids, int n)
 {
 	for (int i = 0; i < n; i++) {
-		char st = state_of(pids[i]);
+		char st = mpt__proc_state(pids[i]);
 		if (!st || st == 'Z' || st == 'X' || mpt__proc_dying(pids[i]))
 			continue;
 		char comm[64];
@@ -245,7 +234,7 @@ static void settle(const pid_t *pids, int n)
 	for (int round = 0; round < 2000; round++) {
 		int unnamed = 0, exiting = 0;
 		for (int i = 0; i < n; i++) {
-			char st = state_of(pids[i]);
+			char st = mpt__proc_state(pids[i]);
 			if (!st || st == 'Z' || st == 'X')
 				continue;
 			if (mpt__proc_dying(pids[i]))
@@ -267,14 +256,14 @@ static void clean_up(void)
 	for (int round = 0; round < 200; round++) {
 		int n = descendants(pids, MAX_PIDS), alive = 0;
 		for (int i = 0; i < n; i++)
-			if (state_of(pids[i]) != 'Z') {
+			if (mpt__proc_state(pids[i]) != 'Z') {
 				kill(pids[i], SIGKILL);
 				alive++;
 			}
 		/* Our children only: the rest come to us as they die. */
 		int k = mpt__children_of(G.self, pids, 0, MAX_PIDS), st;
 		for (int i = 0; i < k; i++)
-			if (!in_base(pids[i]) && state_of(pids[i]) == 'Z')
+			if (!in_base(pids[i]) && mpt__proc_state(pids[i]) == 'Z')
 				waitpid(pids[i], &st, WNOHANG);
 		if (n == 0)
 			return;
@@ -330,7 +319,7 @@ int mpt_guard_end(char *text, size_t size)
 	/* Zombies first, while their parents are alive to blame. */
 	mpt__zombie_check(mpt__current, G.self, "at the end of the test", 0, found_zombie);
 	for (int i = 0; i < n; i++)
-		if (state_of(pids[i]) != 'Z')
+		if (mpt__proc_state(pids[i]) != 'Z')
 			mpt__zombie_check(mpt__current, pids[i], "at the end of the test", 0,
 					  found_zombie);
 	if (mpt__current) {

@@ -359,12 +359,8 @@ static int has_token(pid_t pid, unsigned long token)
 
 static int is_zombie(pid_t pid)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if (mpt__read_file(path, buf, sizeof buf) <= 0)
-		return 1; /* gone */
-	char *rp = strrchr(buf, ')');
-	return !rp || rp[2] == 'Z' || rp[2] == 'X';
+	char st = mpt__proc_state(pid);
+	return !st || st == 'Z' || st == 'X'; /* 0: gone */
 }
 
 int mpt__proc_dying(pid_t pid)
