@@ -57,17 +57,22 @@ MPT_TEST(integ, killed_under_faketime, .timeout_ms = 1000)
 /* A child reads memory it freed, then exits 0 and is reaped: nothing but
  * Valgrind can see the bug. The pointer goes through a volatile so the
  * compiler does not see it either. */
+static void use_after_free(void)
+{
+	int *v = malloc(4 * sizeof *v);
+	MPT_ASSERT(v != NULL);
+	v[0] = 42;
+	int *volatile stale = v;
+	free(v);
+	volatile int x = stale[0];
+	(void)x;
+}
+
 MPT_TEST(integ, child_use_after_free)
 {
 	pid_t p = MPT_ASSERT_OK(fork());
 	if (p == 0) {
-		int *v = malloc(4 * sizeof *v);
-		MPT_ASSERT(v != NULL);
-		v[0] = 42;
-		int *volatile stale = v;
-		free(v);
-		volatile int x = stale[0];
-		(void)x;
+		use_after_free();
 		_exit(0);
 	}
 	mpt_wait_exited(p, 0);
@@ -79,13 +84,7 @@ MPT_TEST(integ, child_use_after_free_then_exec)
 {
 	pid_t p = MPT_ASSERT_OK(fork());
 	if (p == 0) {
-		int *v = malloc(4 * sizeof *v);
-		MPT_ASSERT(v != NULL);
-		v[0] = 42;
-		int *volatile stale = v;
-		free(v);
-		volatile int x = stale[0];
-		(void)x;
+		use_after_free();
 		execl("/bin/true", "true", (char *)NULL);
 		_exit(127);
 	}

@@ -87,8 +87,9 @@ START_TEST(worker_stopped)
 }
 END_TEST
 
-/* A daemon (double fork and setsid) cannot slip out of the guard. */
-START_TEST(daemon_left_running)
+/* Starts a daemon (double fork and setsid) that pauses forever, records
+ * its pid (note_pid) and reaps the middle process. */
+static void start_daemon(void)
 {
 	int fd[2];
 	ck_assert_int_eq(pipe(fd), 0);
@@ -112,6 +113,12 @@ START_TEST(daemon_left_running)
 	close(fd[0]);
 	note_pid(d);
 	ck_assert_int_eq(waitpid(mid, NULL, 0), mid);
+}
+
+/* A daemon (double fork and setsid) cannot slip out of the guard. */
+START_TEST(daemon_left_running)
+{
+	start_daemon();
 }
 END_TEST
 
@@ -277,28 +284,7 @@ END_TEST
  * The guard kills it as the process exits. */
 START_TEST(daemon_then_failed_assert)
 {
-	int fd[2];
-	ck_assert_int_eq(pipe(fd), 0);
-	pid_t mid = fork();
-	ck_assert_int_ge(mid, 0);
-	if (mid == 0) {
-		setsid();
-		pid_t d = fork();
-		if (d == 0) {
-			close(fd[0]);
-			for (;;)
-				pause();
-		}
-		if (write(fd[1], &d, sizeof d) != sizeof d)
-			_exit(1);
-		_exit(0);
-	}
-	close(fd[1]);
-	pid_t d;
-	ck_assert_int_eq(read(fd[0], &d, sizeof d), (ssize_t)sizeof d);
-	close(fd[0]);
-	note_pid(d);
-	ck_assert_int_eq(waitpid(mid, NULL, 0), mid);
+	start_daemon();
 	ck_assert_msg(0, "the test failed with its daemon running");
 }
 END_TEST
